@@ -1,0 +1,144 @@
+"""The `ferkit` command: one thin function per subcommand, each calling the Python API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ferkit.errors import FerkitError
+
+
+def cmd_data_prepare(args) -> int:
+    from ferkit.data import prepare
+
+    store = prepare(
+        args.source, args.out, votes=args.votes, merge_disgust=args.merge_disgust,
+        splits=args.splits.split(",") if args.splits else None, resize=args.resize,
+        equalize=args.equalize, force=args.force,
+    )
+    from ferkit.data.info import counts_table
+
+    out = Path(args.out) if Path(args.out).suffix == ".npz" else Path(args.out).with_suffix(".npz")
+    print(f"wrote {out}: {len(store):,} images, label set {store.label_set}, hash {store.data_hash()}")
+    print(counts_table(store))
+    return 0
+
+
+def cmd_data_info(args) -> int:
+    from ferkit.data import load_store
+    from ferkit.data.info import counts_table, plot_counts
+
+    store = load_store(args.store)
+    if args.json:
+        print(json.dumps({"meta": store.meta(), "counts": store.counts()}, indent=2))
+    else:
+        print(f"{args.store}: {store.source}, {len(store):,} images, label set {store.label_set}, "
+              f"equalized={store.equalized}, hash {store.data_hash()}")
+        print(counts_table(store))
+    if args.plot:
+        print(f"wrote {plot_counts(store, args.plot)}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from ferkit.models import list_models, model_summary
+
+    print(f"{'name':<18}{'params (M)':>11}{'MFLOPs':>10}{'input':>7}  description")
+    for name in list_models():
+        info = model_summary(name)
+        print(f"{name:<18}{info['params_m']:>11.2f}{info['mflops']:>10.1f}{info['input_size']:>7}  {info['description']}")
+    print("MFLOPs count a multiply-add as two operations, for one image at the input size.")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from ferkit.config import Config
+    from ferkit.training.trainer import train
+
+    config = Config.load(args.config, args.set)
+    result = train(config, resume=args.resume, finetune=args.finetune, progress=not args.no_progress)
+    print(f"run {result.run_dir}: best validation accuracy {result.best_val_acc:.4f} at epoch {result.best_epoch}")
+    return 0
+
+
+SPLIT_ALIASES = {"val": "PublicTest", "test": "PrivateTest", "train": "Training"}
+
+
+def cmd_evaluate(args) -> int:
+    from ferkit.evaluation.evaluate import evaluate_checkpoint
+
+    split = SPLIT_ALIASES.get(args.split, args.split)
+    report, timing = evaluate_checkpoint(args.model, args.store, split, ten_crops=args.ten_crop)
+    print(f"{args.model} on {split}{' (ten-crop)' if args.ten_crop else ''}:")
+    print(report.table())
+    print(f"speed: {timing['images_per_second']:.0f} images/s ({timing['ms_per_image']:.2f} ms/image, {timing['threads']} threads)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({**report.to_dict(), "split": split, "timing": timing}, indent=2))
+    if args.plot:
+        from ferkit.evaluation.plots import plot_confusion
+
+        plot_confusion(report.confusion, report.classes, args.plot, f"{Path(args.model).name} {split}: acc {report.accuracy:.4f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ferkit import __version__
+
+    parser = argparse.ArgumentParser(prog="ferkit", description="Facial emotion recognition toolkit")
+    parser.add_argument("--version", action="version", version=f"ferkit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="ingest and inspect data sets").add_subparsers(dest="data_command", required=True)
+    prep = data.add_parser("prepare", help="ingest fer2013.csv, the Kaggle image release or FER+ into a store")
+    prep.add_argument("source", help="fer2013.csv, an image folder or its .tar.gz/.zip, or the FER+ folders")
+    prep.add_argument("--out", required=True, help="the store to write (.npz)")
+    prep.add_argument("--votes", help="fer2013new.csv: FER+ votes for a fer2013.csv source (or for FER+ folders)")
+    prep.add_argument("--merge-disgust", action="store_true", help="fold disgust into angry (6 or 7 classes)")
+    prep.add_argument("--splits", help="comma-separated splits to keep (Training,PublicTest,PrivateTest)")
+    prep.add_argument("--resize", action="store_true", help="resize images that are not 48x48 instead of failing")
+    prep.add_argument("--equalize", action="store_true", help="histogram-equalise raw pixels, as the Kaggle JPEGs are")
+    prep.add_argument("--force", action="store_true", help="overwrite an existing store")
+    prep.set_defaults(func=cmd_data_prepare)
+    info = data.add_parser("info", help="counts per split and class")
+    info.add_argument("store")
+    info.add_argument("--plot", help="also write a bar chart PNG here")
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    info.set_defaults(func=cmd_data_info)
+
+    commands.add_parser("models", help="list the registered models").set_defaults(func=cmd_models)
+
+    train = commands.add_parser("train", help="train a model (config file and/or --set overrides)")
+    train.add_argument("config", nargs="?", help="YAML config")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. optim.lr=0.01")
+    train.add_argument("--resume", metavar="RUN", help="continue a run folder where it stopped")
+    train.add_argument("--finetune", metavar="CKPT", help="last stage: train+val, cosine, from this checkpoint")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy, per-class recall, macro-F1, confusion matrix")
+    evaluate.add_argument("model", help="checkpoint (.pt) or run folder")
+    evaluate.add_argument("--store", required=True)
+    evaluate.add_argument("--split", default="test", help="test (PrivateTest), val (PublicTest) or a split name")
+    evaluate.add_argument("--ten-crop", action="store_true")
+    evaluate.add_argument("--json", help="write the report here")
+    evaluate.add_argument("--plot", help="write the confusion matrix PNG here")
+    evaluate.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except FerkitError as error:
+        print(f"ferkit: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ferkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, confusion matrices, reports and plots."""

@@ -1,0 +1,72 @@
+"""Pictures people look at: training curves and confusion matrices (matplotlib, headless)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves(metrics_csv: str | Path, path: str | Path, title: str = "") -> Path:
+    """Loss and accuracy per epoch for training and validation, and the learning rate."""
+    with open(metrics_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    plt = _pyplot()
+    epochs = [int(r["epoch"]) for r in rows]
+    column = lambda key: [float(r[key]) for r in rows]  # noqa: E731
+    figure, (loss_axes, acc_axes, lr_axes) = plt.subplots(1, 3, figsize=(14, 4))
+    loss_axes.plot(epochs, column("train_loss"), label="train")
+    loss_axes.plot(epochs, column("val_loss"), label="validation")
+    loss_axes.set_title("loss")
+    acc_axes.plot(epochs, column("train_acc"), label="train")
+    acc_axes.plot(epochs, column("val_acc"), label="validation")
+    best = int(np.argmax(column("val_acc")))
+    acc_axes.scatter([epochs[best]], [column("val_acc")[best]], color="red", zorder=3, label=f"best {column('val_acc')[best]:.4f}")
+    acc_axes.set_title("accuracy")
+    lr_axes.plot(epochs, column("lr"))
+    lr_axes.set_yscale("log")
+    lr_axes.set_title("learning rate")
+    for axes in (loss_axes, acc_axes, lr_axes):
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+    loss_axes.legend()
+    acc_axes.legend()
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return Path(path)
+
+
+def plot_confusion(confusion, classes, path: str | Path, title: str = "") -> Path:
+    """Row-normalised confusion matrix (recall on the diagonal) with raw counts in each cell."""
+    plt = _pyplot()
+    matrix = np.asarray(confusion, dtype=float)
+    normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    size = max(5, 0.8 * len(classes) + 2)
+    figure, axes = plt.subplots(figsize=(size, size * 0.85))
+    image = axes.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    axes.set_yticks(range(len(classes)), classes)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    for row in range(len(classes)):
+        for col in range(len(classes)):
+            colour = "white" if normalised[row, col] > 0.55 else "black"
+            axes.text(col, row, f"{normalised[row, col]:.2f}\n{int(matrix[row, col])}", ha="center", va="center", fontsize=7, color=colour)
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return Path(path)

@@ -1,0 +1,60 @@
+"""A dependency-free progress bar with rate and ETA, drawn on stderr."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class Progress:
+    def __init__(self, total: int | None, desc: str = "", unit: str = "it", stream=None, min_interval=0.2):
+        self.total, self.desc, self.unit = total, desc, unit
+        self.stream = stream or sys.stderr
+        self.count = 0
+        self.postfix = ""
+        self.started = time.perf_counter()
+        self._last_draw = 0.0
+        self._min_interval = min_interval
+        # A log file gets one line at the end instead of hundreds of carriage-return redraws.
+        self._interactive = getattr(self.stream, "isatty", lambda: False)()
+
+    def update(self, n: int = 1, postfix: str | None = None) -> None:
+        self.count += n
+        if postfix is not None:
+            self.postfix = postfix
+        now = time.perf_counter()
+        if self._interactive and now - self._last_draw >= self._min_interval:
+            self._last_draw = now
+            self._draw(end="\r")
+
+    def close(self) -> None:
+        self._draw(end="\n")
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _draw(self, end: str) -> None:
+        elapsed = time.perf_counter() - self.started
+        rate = self.count / elapsed if elapsed > 0 else 0.0
+        if self.total:
+            done = min(self.count / self.total, 1.0)
+            bar = "#" * int(done * 24)
+            eta = (self.total - self.count) / rate if rate > 0 else float("nan")
+            text = f"{self.desc} [{bar:<24}] {self.count}/{self.total} {rate:,.1f} {self.unit}/s ETA {_clock(eta)}"
+        else:
+            text = f"{self.desc} {self.count} {rate:,.1f} {self.unit}/s"
+        if self.postfix:
+            text += f" {self.postfix}"
+        self.stream.write(f"{text} elapsed {_clock(elapsed)}\x1b[K{end}" if self._interactive else f"{text} elapsed {_clock(elapsed)}{end}")
+        self.stream.flush()
+
+
+def _clock(seconds: float) -> str:
+    if seconds != seconds:  # nan
+        return "--:--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"

@@ -1,0 +1,1 @@
+"""Training: optimizers, schedulers, the loop, checkpoints and sweeps (needs the `train` extra)."""

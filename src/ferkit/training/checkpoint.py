@@ -1,0 +1,62 @@
+"""Checkpoints that describe themselves: architecture, labels and preprocessing travel with the weights."""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ferkit.errors import FerkitError
+from ferkit.models import create_model
+
+
+def rng_state(generator: torch.Generator) -> dict:
+    return {
+        "torch": torch.get_rng_state(),
+        "generator": generator.get_state(),
+        "numpy": np.random.get_state(),
+        "python": random.getstate(),
+    }
+
+
+def restore_rng(state: dict, generator: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    generator.set_state(state["generator"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+
+
+def save_checkpoint(payload: dict, path: Path) -> None:
+    """Atomic: a run killed mid-save leaves the previous checkpoint intact."""
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pt"
+    if not path.is_file():
+        raise FerkitError(f"{path}: no such checkpoint")
+    try:
+        # The payload holds numpy and Python RNG states, which weights_only refuses: load only trusted files.
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # torch raises many types for a damaged file
+        raise FerkitError(f"{path}: not a ferkit checkpoint ({error})") from None
+
+
+def model_from_checkpoint(checkpoint: dict):
+    meta = checkpoint["meta"]
+    model = create_model(meta["arch"], num_classes=len(meta["classes"]), **meta.get("model_kwargs", {}))
+    model.load_state_dict(checkpoint["model"])
+    return model.eval(), meta

@@ -1,0 +1,67 @@
+"""From a store to training tensors: uint8 images kept in memory, targets as class distributions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ferkit.config import DataConfig
+from ferkit.data import FerStore
+from ferkit.errors import ConfigError
+
+LABEL_MODES = ("majority", "probability", "crossentropy", "multitarget")
+
+
+@dataclass
+class SplitTensors:
+    images: torch.Tensor  # (N, 1, S, S) uint8
+    labels: torch.Tensor  # (N,) int64 majority class
+    targets: torch.Tensor  # (N, C) float: one-hot, vote distribution, or multi-target mask
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def vote_distribution(store: FerStore) -> np.ndarray:
+    """Votes over the store's classes, normalised; disgust votes already sit in anger for merged sets."""
+    columns = [store.vote_columns.index(name) for name in store.classes]
+    votes = store.votes[:, columns].astype(np.float32)
+    return votes / np.maximum(votes.sum(axis=1, keepdims=True), 1)
+
+
+def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_size: int, limit: int = 0) -> SplitTensors:
+    if label_mode not in LABEL_MODES:
+        raise ConfigError(f"unknown label mode {label_mode!r}; known: {', '.join(LABEL_MODES)}")
+    if label_mode != "majority" and store.votes is None:
+        raise ConfigError(f"label mode {label_mode!r} needs FER+ votes; this store has none")
+    part = store.split(*splits)
+    # FER+ images whose majority is "unknown" or "not a face" are dropped, as Barsoum et al. do.
+    part = part.subset(part.labels >= 0)
+    if limit and limit < len(part):
+        # A fixed random subset: stores are sorted by class, so the first N would be one class.
+        chosen = np.random.default_rng(0).choice(len(part), limit, replace=False)
+        part = part.subset(np.isin(np.arange(len(part)), chosen))
+    if len(part) == 0:
+        raise ConfigError(f"no labelled images in split(s) {', '.join(splits)}")
+    labels = torch.from_numpy(part.labels.astype(np.int64))
+    if label_mode == "majority":
+        targets = F.one_hot(labels, len(store.classes)).float()
+    else:
+        distribution = torch.from_numpy(vote_distribution(part))
+        if label_mode == "multitarget":
+            distribution = (distribution >= distribution.max(dim=1, keepdim=True).values).float()
+        targets = distribution
+    images = torch.from_numpy(part.images).unsqueeze(1)
+    if images.shape[-1] != image_size:
+        images = F.interpolate(images.float(), size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
+        images = images.round().clamp(0, 255).to(torch.uint8)
+    return SplitTensors(images.contiguous(), labels, targets)
+
+
+def normalisation(images: torch.Tensor) -> tuple[float, float]:
+    """Mean and std of the training pixels on the 0..1 scale, recorded in every checkpoint."""
+    pixels = images.float() / 255
+    return round(float(pixels.mean()), 4), round(float(pixels.std()), 4)

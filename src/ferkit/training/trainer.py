@@ -1,0 +1,276 @@
+"""The training loop: `train(config)` from Python, `ferkit train CONFIG --set k=v` from the shell.
+
+A run folder holds the resolved config, metrics.csv (one row per epoch), last.pt and best.pt,
+curves.png, and at the end the validation and test reports with confusion matrices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ferkit.config import Config
+from ferkit.data import load_store
+from ferkit.data.augment import mix_batch, random_affine_crop, random_erase
+from ferkit.errors import ConfigError, FerkitError
+from ferkit.evaluation.predict import normalise, predict_probabilities
+from ferkit.models import create_model, get_spec
+from ferkit.progress import Progress
+from ferkit.training import checkpoint as ckpt
+from ferkit.training.data import SplitTensors, normalisation, split_tensors
+from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
+from ferkit.training.optim import create_optimizer, create_schedule, current_lr
+
+METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    best_epoch: int
+    best_val_acc: float
+    epochs_done: int
+
+
+class Trainer:
+    def __init__(self, config: Config, run_dir: Path, select_best: bool = True, progress: bool = True):
+        self.config, self.run_dir, self.select_best, self.show_progress = config, run_dir, select_best, progress
+        train_cfg = config.train
+        if train_cfg.threads:
+            torch.set_num_threads(train_cfg.threads)
+        self.generator = torch.Generator().manual_seed(train_cfg.seed)
+        _seed_everything(train_cfg.seed)
+
+        store = load_store(config.data.store)
+        self.spec = get_spec(config.model.name)
+        self.classes = list(store.classes)
+        self.train_data = split_tensors(store, config.data.train_splits, config.data.label_mode, self.spec.image_size, config.data.limit)
+        self.val_data = split_tensors(store, [config.data.val_split], "majority", self.spec.image_size)
+        mean, std = normalisation(self.train_data.images)
+        self.meta = {
+            "arch": config.model.name,
+            "model_kwargs": _model_kwargs(config),
+            "classes": self.classes,
+            "label_set": store.label_set,
+            "preprocessing": {"image_size": self.spec.image_size, "input_size": self.spec.input_size,
+                              "equalize": bool(store.equalized), "mean": mean, "std": std, "grayscale": True},
+            "data_hash": store.data_hash(),
+        }
+        self.model = create_model(config.model.name, len(self.classes), **_model_kwargs(config))
+        if train_cfg.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.forward = torch.compile(self.model) if train_cfg.compile else self.model
+        self.optimizer = create_optimizer(self.model, config.optim)
+        self.steps_per_epoch = max(len(self.train_data) // train_cfg.batch_size, 1)
+        self.schedule = create_schedule(self.optimizer, config.schedule, train_cfg.epochs, self.steps_per_epoch)
+        self.class_weights = inverse_frequency_weights(self.train_data.labels, len(self.classes)) if train_cfg.class_weights else None
+        self.epoch, self.best_val_acc, self.best_epoch = 0, -1.0, 0
+
+    # --- state -------------------------------------------------------------------------------------
+
+    def state(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "epoch": self.epoch,
+            "best_val_acc": self.best_val_acc,
+            "best_epoch": self.best_epoch,
+            "rng": ckpt.rng_state(self.generator),
+            "config": self.config.to_dict(),
+            "meta": self.meta,
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.epoch, self.best_val_acc, self.best_epoch = state["epoch"], state["best_val_acc"], state["best_epoch"]
+        ckpt.restore_rng(state["rng"], self.generator)
+
+    # --- one epoch ----------------------------------------------------------------------------------
+
+    def train_epoch(self) -> tuple[float, float]:
+        config, data = self.config, self.train_data
+        self.model.train()
+        order = torch.randperm(len(data), generator=self.generator)
+        batch_size = config.train.batch_size
+        total_loss, correct, seen = 0.0, 0, 0
+        progress = Progress(self.steps_per_epoch, f"epoch {self.epoch + 1}/{config.train.epochs}", "batch") if self.show_progress else None
+        for step in range(self.steps_per_epoch):
+            index = order[step * batch_size:(step + 1) * batch_size]
+            images, targets = self._augment(data.images[index], self._targets(data, index))
+            with self._autocast():
+                logits = self.forward(images)
+            if config.data.label_mode == "multitarget":
+                loss = multi_target_loss(logits, targets)
+            else:
+                loss = soft_cross_entropy(logits, targets, self.class_weights, config.train.label_smoothing)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.schedule.after_batch()
+            total_loss += loss.item() * len(index)
+            correct += int((logits.argmax(1) == data.labels[index]).sum())
+            seen += len(index)
+            if progress:
+                progress.update(1, f"loss {total_loss / seen:.4f} acc {correct / seen:.4f}")
+        if progress:
+            progress.close()
+        return total_loss / seen, correct / seen
+
+    def _targets(self, data: SplitTensors, index: torch.Tensor) -> torch.Tensor:
+        if self.config.data.label_mode == "probability":
+            return sample_targets(data.targets[index], self.generator)
+        return data.targets[index]
+
+    def _augment(self, images_uint8: torch.Tensor, targets: torch.Tensor):
+        aug = self.config.augment
+        images = normalise(images_uint8, self.meta["preprocessing"])
+        images = random_affine_crop(images, self.spec.input_size, self.generator, flip=aug.flip,
+                                    rotate=aug.rotate, zoom=aug.zoom, shift=aug.shift)
+        images = random_erase(images, aug.erase, self.generator)
+        images, targets = mix_batch(images, targets, self.generator, aug.mixup, aug.cutmix)
+        if self.config.train.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, targets
+
+    def _autocast(self):
+        if self.config.train.precision == "bf16":
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def validate(self) -> tuple[float, float]:
+        probabilities = predict_probabilities(
+            self.forward, self.val_data.images, self.meta["preprocessing"], ten_crops=self.config.train.ten_crop,
+            bf16=self.config.train.precision == "bf16", channels_last=self.config.train.channels_last)
+        labels = self.val_data.labels
+        loss = float(torch.nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-8)), labels))
+        return loss, float((probabilities.argmax(1) == labels).float().mean())
+
+    # --- the loop -----------------------------------------------------------------------------------
+
+    def fit(self) -> RunResult:
+        metrics_path = self.run_dir / "metrics.csv"
+        _truncate_metrics(metrics_path, self.epoch)
+        while self.epoch < self.config.train.epochs:
+            started = time.perf_counter()
+            train_loss, train_acc = self.train_epoch()
+            val_loss, val_acc = self.validate()
+            lr = current_lr(self.optimizer)
+            self.schedule.after_epoch(val_acc)
+            self.epoch += 1
+            row = [self.epoch, train_loss, train_acc, val_loss, val_acc, lr, time.perf_counter() - started]
+            _append_metrics(metrics_path, row)
+            improved = val_acc > self.best_val_acc
+            if improved or not self.select_best:
+                self.best_val_acc, self.best_epoch = val_acc, self.epoch
+            state = self.state()
+            ckpt.save_checkpoint(state, self.run_dir / "last.pt")
+            if improved or not self.select_best:
+                ckpt.save_checkpoint(state, self.run_dir / "best.pt")
+            print(f"epoch {self.epoch}/{self.config.train.epochs} train loss {train_loss:.4f} acc {train_acc:.4f} | "
+                  f"val loss {val_loss:.4f} acc {val_acc:.4f}{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s", flush=True)
+            _plot_curves_quietly(metrics_path, self.run_dir / "curves.png", f"{self.config.model.name} ({self.run_dir.name})")
+        return RunResult(self.run_dir, self.best_epoch, self.best_val_acc, self.epoch)
+
+
+def train(config: Config, *, resume: str | Path | None = None, finetune: str | Path | None = None,
+          progress: bool = True, final_report: bool = True) -> RunResult:
+    """Train a model; `resume` continues a run folder where it stopped, `finetune` starts from a checkpoint."""
+    if resume:
+        run_dir = Path(resume)
+        state = ckpt.load_checkpoint(run_dir / "last.pt")
+        config = Config.load(run_dir / "config.yaml")
+    else:
+        if not config.data.store:
+            raise ConfigError("data.store is not set (--set data.store=PATH)")
+        run_dir = _new_run_dir(config)
+        state = None
+    select_best = True
+    if finetune:
+        select_best = _apply_finetune(config, finetune)
+    if not resume:
+        config.save(run_dir / "config.yaml")
+    trainer = Trainer(config, run_dir, select_best=select_best, progress=progress)
+    if state is not None:
+        trainer.load_state(state)
+        print(f"resuming {run_dir} after epoch {trainer.epoch}", flush=True)
+    elif finetune:
+        trainer.model.load_state_dict(ckpt.load_checkpoint(finetune)["model"])
+    result = trainer.fit()
+    if final_report:
+        from ferkit.evaluation.evaluate import report_run
+
+        report_run(run_dir, config.data.store)
+    return result
+
+
+def _apply_finetune(config: Config, source: str | Path) -> bool:
+    """Khaireddin & Chen's last stage: Training + PublicTest together, cosine annealing at a small LR.
+
+    The validation split is now inside the training data, so no epoch is "best": the last one is kept.
+    """
+    source_meta = ckpt.load_checkpoint(source)["meta"]
+    if source_meta["arch"] != config.model.name:
+        raise ConfigError(f"{source} holds a {source_meta['arch']}, but model.name is {config.model.name}")
+    if config.data.val_split not in config.data.train_splits:
+        config.data.train_splits = [*config.data.train_splits, config.data.val_split]
+    config.schedule.name = "cosine"
+    return False
+
+
+def _new_run_dir(config: Config) -> Path:
+    name = config.train.name or f"{config.model.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    run_dir = Path(config.train.out_dir) / name
+    if (run_dir / "last.pt").exists():
+        raise FerkitError(f"{run_dir}: a run is already there (resume it with --resume {run_dir})")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _model_kwargs(config: Config) -> dict:
+    return {"dropout": config.model.dropout} if config.model.dropout is not None else {}
+
+
+def _seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def _append_metrics(path: Path, row: list) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as handle:
+        writer = csv.writer(handle)
+        if new:
+            writer.writerow(METRIC_COLUMNS)
+        writer.writerow([row[0]] + [f"{v:.6g}" for v in row[1:]])
+
+
+def _truncate_metrics(path: Path, epochs_kept: int) -> None:
+    """On resume, drop rows an interrupted run wrote after its last checkpoint."""
+    if not path.exists():
+        return
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    kept = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= epochs_kept]
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+
+
+def _plot_curves_quietly(metrics_path: Path, path: Path, title: str) -> None:
+    try:
+        from ferkit.evaluation.plots import plot_curves
+
+        plot_curves(metrics_path, path, title)
+    except ImportError:  # matplotlib is optional; the CSV has the numbers
+        pass

@@ -1,0 +1,134 @@
+import shutil
+import tarfile
+import zipfile
+
+import numpy as np
+import pytest
+
+from conftest import kaggle_tree_to_csv, write_ferplus_tree, write_kaggle_tree
+from ferkit.data import load_store, prepare
+from ferkit.errors import DataError
+from ferkit.labels import FER2013_6_CLASSES, FER2013_CLASSES, FERPLUS_CLASSES, FERPLUS_7_CLASSES
+
+
+def by_id(store):
+    order = np.argsort(store.source_ids)
+    return store.images[order], store.labels[order], store.splits[order]
+
+
+def test_kaggle_folder_labels_follow_the_csv_order(kaggle_tree, tmp_path):
+    store = prepare(kaggle_tree, tmp_path / "s.npz")
+    assert store.classes == FER2013_CLASSES
+    assert len(store) == 2 * 7 * 3
+    assert store.equalized
+    # face_like() draws a bright band at row 6*label: the label must match the folder's emotion.
+    for image, label in zip(store.images, store.labels):
+        assert image[6 * label:6 * label + 6].mean() > 200
+    assert store.counts()["Training"] == {name: 2 for name in FER2013_CLASSES}
+
+
+@pytest.mark.parametrize("packer", ["tar.gz", "zip"])
+def test_archives_ingest_like_the_folder(kaggle_tree, tmp_path, packer):
+    archive = tmp_path / f"images.{packer}"
+    if packer == "zip":
+        with zipfile.ZipFile(archive, "w") as handle:
+            for path in kaggle_tree.rglob("*.png"):
+                handle.write(path, path.relative_to(kaggle_tree))
+    else:
+        with tarfile.open(archive, "w:gz") as handle:
+            handle.add(kaggle_tree, arcname="fer2013")  # a top folder, as some repacks have
+    folder_store = prepare(kaggle_tree, tmp_path / "a.npz")
+    archive_store = prepare(archive, tmp_path / "b.npz")
+    for left, right in zip(by_id(folder_store), by_id(archive_store)):
+        np.testing.assert_array_equal(left, right)
+
+
+def test_csv_built_from_images_matches_the_folders(kaggle_tree, tmp_path):
+    kaggle_tree_to_csv(kaggle_tree, tmp_path / "fer2013.csv")
+    from_folders = prepare(kaggle_tree, tmp_path / "a.npz")
+    from_csv = prepare(tmp_path / "fer2013.csv", tmp_path / "b.npz")
+    assert from_csv.classes == from_folders.classes
+    key = lambda s: np.lexsort((s.labels, s.splits, s.images.reshape(len(s), -1).sum(1)))  # noqa: E731
+    a, b = key(from_folders), key(from_csv)
+    np.testing.assert_array_equal(from_folders.images[a], from_csv.images[b])
+    np.testing.assert_array_equal(from_folders.labels[a], from_csv.labels[b])
+    np.testing.assert_array_equal(from_folders.splits[a], from_csv.splits[b])
+
+
+def test_store_round_trip_and_atomic_write(kaggle_tree, tmp_path):
+    written = prepare(kaggle_tree, tmp_path / "out" / "s.npz")
+    loaded = load_store(tmp_path / "out" / "s.npz")
+    np.testing.assert_array_equal(written.images, loaded.images)
+    assert loaded.data_hash() == written.data_hash()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["s.npz"]
+
+
+def test_merge_disgust_and_keep_splits(kaggle_tree, tmp_path):
+    store = prepare(kaggle_tree, tmp_path / "s.npz", merge_disgust=True, splits=["Training", "PrivateTest"])
+    assert store.classes == FER2013_6_CLASSES
+    assert set(store.counts()) == {"Training", "PrivateTest"}
+    assert store.counts()["Training"]["angry"] == 4  # 2 angry + 2 disgust
+
+
+def test_equalize_option_marks_the_store(kaggle_tree, tmp_path):
+    kaggle_tree_to_csv(kaggle_tree, tmp_path / "fer2013.csv")
+    assert not prepare(tmp_path / "fer2013.csv", tmp_path / "a.npz").equalized
+    store = prepare(tmp_path / "fer2013.csv", tmp_path / "b.npz", equalize=True)
+    assert store.equalized and store.images.max() == 255
+
+
+def test_ferplus_joins_through_row_order_and_votes(tmp_path):
+    rows = write_ferplus_tree(tmp_path / "ferplus")
+    store = prepare(tmp_path / "ferplus", tmp_path / "p.npz")
+    assert store.classes == FERPLUS_CLASSES and store.votes.shape == (6, 10)
+    by_name = dict(zip(store.source_ids.tolist(), store.labels.tolist()))
+    # row 1 has no image, so fer0000001 is row 2; the repeated fer0000005 is row 6, whose votes agree.
+    assert set(by_name) == {"0", "2", "3", "4", "5", "6"}
+    assert by_name["0"] == FERPLUS_CLASSES.index("neutral")
+    assert by_name["3"] == FERPLUS_CLASSES.index("disgust")
+    assert by_name["5"] == -1  # "unknown" won the vote
+    assert store.counts()["PrivateTest"]["none"] == 1
+    np.testing.assert_array_equal(store.votes[store.source_ids == "6"][0], rows[6][2])
+
+
+def test_ferplus_merge_moves_disgust_votes_to_anger(tmp_path):
+    write_ferplus_tree(tmp_path / "ferplus")
+    store = prepare(tmp_path / "ferplus", tmp_path / "p.npz", merge_disgust=True)
+    assert store.classes == FERPLUS_7_CLASSES
+    assert store.labels[store.source_ids == "3"][0] == FERPLUS_7_CLASSES.index("anger")  # 3 anger + 4 disgust
+
+
+def test_fer2013_csv_with_ferplus_votes(kaggle_tree, tmp_path):
+    rows = write_ferplus_tree(tmp_path / "ferplus")
+    csv_path = tmp_path / "fer2013.csv"
+    with open(csv_path, "w") as handle:
+        handle.write("emotion,pixels,Usage\n")
+        for usage, _, _ in rows:
+            handle.write(f"0,{' '.join(['7'] * 2304)},{usage}\n")
+    store = prepare(csv_path, tmp_path / "v.npz", votes=tmp_path / "ferplus" / "fer2013new.csv")
+    assert store.label_set == "ferplus"
+    assert len(store) == 7  # the row without an image name is not a face
+
+
+def test_resize_option(tmp_path):
+    import cv2
+
+    root = tmp_path / "big" / "train" / "happy"
+    root.mkdir(parents=True)
+    cv2.imwrite(str(root / "Training_1.png"), np.full((96, 96), 128, np.uint8))
+    with pytest.raises(DataError, match=r"Training_1.png: image is 96x96, expected 48x48 \(use --resize\)"):
+        prepare(tmp_path / "big", tmp_path / "a.npz")
+    assert prepare(tmp_path / "big", tmp_path / "a.npz", resize=True).images.shape == (1, 48, 48)
+
+
+def test_existing_output_needs_force(kaggle_tree, tmp_path):
+    prepare(kaggle_tree, tmp_path / "s.npz")
+    with pytest.raises(DataError, match="already exists"):
+        prepare(kaggle_tree, tmp_path / "s.npz")
+    prepare(kaggle_tree, tmp_path / "s.npz", force=True)
+
+
+def test_a_copy_of_a_source_folder_elsewhere_is_found(kaggle_tree, tmp_path):
+    nested = tmp_path / "deep" / "release"
+    shutil.copytree(kaggle_tree, nested)
+    assert len(prepare(tmp_path / "deep", tmp_path / "s.npz")) == 42
