@@ -58,8 +58,10 @@ def cmd_train(args) -> int:
     from ferkit.training.trainer import train
 
     config = Config.load(args.config, args.set)
-    result = train(config, resume=args.resume, finetune=args.finetune, progress=not args.no_progress)
-    print(f"run {result.run_dir}: best validation accuracy {result.best_val_acc:.4f} at epoch {result.best_epoch}")
+    result = train(config, resume=args.resume, finetune=args.finetune, progress=not args.no_progress,
+                   stop_after=args.stop_after)
+    print(f"run {result.run_dir}: {result.epochs_done} epochs done, "
+          f"best validation accuracy {result.best_val_acc:.4f} at epoch {result.best_epoch}")
     return 0
 
 
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. optim.lr=0.01")
     train.add_argument("--resume", metavar="RUN", help="continue a run folder where it stopped")
     train.add_argument("--finetune", metavar="CKPT", help="last stage: train+val, cosine, from this checkpoint")
+    train.add_argument("--stop-after", type=int, metavar="N", help="stop after N more epochs (resume later)")
     train.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
     train.set_defaults(func=cmd_train)
 

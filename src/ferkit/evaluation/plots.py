@@ -34,7 +34,8 @@ def plot_curves(metrics_csv: str | Path, path: str | Path, title: str = "") -> P
     acc_axes.scatter([epochs[best]], [column("val_acc")[best]], color="red", zorder=3, label=f"best {column('val_acc')[best]:.4f}")
     acc_axes.set_title("accuracy")
     lr_axes.plot(epochs, column("lr"))
-    lr_axes.set_yscale("log")
+    if min(column("lr")) > 0:  # cosine ends at exactly 0, which a log axis cannot show
+        lr_axes.set_yscale("log")
     lr_axes.set_title("learning rate")
     for axes in (loss_axes, acc_axes, lr_axes):
         axes.set_xlabel("epoch")

@@ -158,10 +158,12 @@ class Trainer:
 
     # --- the loop -----------------------------------------------------------------------------------
 
-    def fit(self) -> RunResult:
+    def fit(self, stop_after: int | None = None) -> RunResult:
+        """Train to the configured epoch count, or only `stop_after` more epochs (resume later)."""
         metrics_path = self.run_dir / "metrics.csv"
         _truncate_metrics(metrics_path, self.epoch)
-        while self.epoch < self.config.train.epochs:
+        last_epoch = self.config.train.epochs if stop_after is None else min(self.epoch + stop_after, self.config.train.epochs)
+        while self.epoch < last_epoch:
             started = time.perf_counter()
             train_loss, train_acc = self.train_epoch()
             val_loss, val_acc = self.validate()
@@ -184,8 +186,11 @@ class Trainer:
 
 
 def train(config: Config, *, resume: str | Path | None = None, finetune: str | Path | None = None,
-          progress: bool = True, final_report: bool = True) -> RunResult:
-    """Train a model; `resume` continues a run folder where it stopped, `finetune` starts from a checkpoint."""
+          progress: bool = True, final_report: bool = True, stop_after: int | None = None) -> RunResult:
+    """Train a model; `resume` continues a run folder where it stopped, `finetune` starts from a checkpoint.
+
+    `stop_after` ends this call after that many epochs, leaving a run to resume (sessions have time limits).
+    """
     if resume:
         run_dir = Path(resume)
         state = ckpt.load_checkpoint(run_dir / "last.pt")
@@ -206,8 +211,8 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
         print(f"resuming {run_dir} after epoch {trainer.epoch}", flush=True)
     elif finetune:
         trainer.model.load_state_dict(ckpt.load_checkpoint(finetune)["model"])
-    result = trainer.fit()
-    if final_report:
+    result = trainer.fit(stop_after)
+    if final_report and result.epochs_done == config.train.epochs:
         from ferkit.evaluation.evaluate import report_run
 
         report_run(run_dir, config.data.store)

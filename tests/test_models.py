@@ -1,0 +1,44 @@
+import pytest
+
+torch = pytest.importorskip("torch", reason="models need the train extra (torch)")
+
+from ferkit.errors import ConfigError  # noqa: E402
+from ferkit.models import create_model, get_spec, list_models, model_summary  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_trains_one_step(name):
+    spec = get_spec(name)
+    model = create_model(name, num_classes=7)
+    images = torch.randn(4, 1, spec.input_size, spec.input_size)
+    logits = model(images)
+    assert logits.shape == (4, 7)
+    logits.logsumexp(1).mean().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+    model.eval()
+    assert model(images[:1]).shape == (1, 7)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_model_takes_other_class_counts(name):
+    spec = get_spec(name)
+    assert create_model(name, num_classes=8).eval()(torch.zeros(1, 1, spec.input_size, spec.input_size)).shape == (1, 8)
+
+
+def test_summary_figures_match_the_papers():
+    assert 50_000 < model_summary("mini_xception")["params_m"] * 1e6 < 70_000
+    khaireddin = model_summary("vgg_khaireddin")
+    assert khaireddin["input_size"] == 40 and khaireddin["params_m"] > 25
+    assert model_summary("vgg13_ferplus", num_classes=8)["input_size"] == 64
+
+
+def test_emotion_vggnet_stages_and_six_classes():
+    four = create_model("emotion_vggnet", num_classes=6, stages=4).eval()
+    assert four(torch.zeros(2, 1, 48, 48)).shape == (2, 6)
+    with pytest.raises(ValueError):
+        create_model("emotion_vggnet", stages=5)
+
+
+def test_unknown_model_names_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown model 'vgg99'.*vgg_khaireddin"):
+        create_model("vgg99")

@@ -1,0 +1,161 @@
+"""Optimizers, schedulers, losses, augmentation and config: each registry entry is exercised."""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the train extra (torch)")
+
+from ferkit.config import Config, OptimConfig, ScheduleConfig  # noqa: E402
+from ferkit.data.augment import center_crop, mix_batch, random_affine_crop, random_erase, ten_crop  # noqa: E402
+from ferkit.errors import ConfigError  # noqa: E402
+from ferkit.training.losses import multi_target_loss, sample_targets, soft_cross_entropy  # noqa: E402
+from ferkit.training.optim import OPTIMIZERS, SCHEDULERS, create_optimizer, create_schedule, current_lr  # noqa: E402
+
+
+def tiny_model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 3))
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_every_optimizer_lowers_the_loss(name):
+    model = tiny_model()
+    optimizer = create_optimizer(model, OptimConfig(name=name, lr=0.5 if name == "adadelta" else 0.05))
+    inputs, targets = torch.randn(32, 4), torch.randint(0, 3, (32,))
+    losses = []
+    for _ in range(20):
+        loss = torch.nn.functional.cross_entropy(model(inputs), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+def test_weight_decay_skips_biases_and_norms():
+    groups = create_optimizer(tiny_model(), OptimConfig(weight_decay=0.1)).param_groups
+    assert groups[0]["weight_decay"] == 0.1 and all(p.ndim > 1 for p in groups[0]["params"])
+    assert groups[1]["weight_decay"] == 0.0 and all(p.ndim == 1 for p in groups[1]["params"])
+
+
+@pytest.mark.parametrize("name", SCHEDULERS)
+def test_every_scheduler_runs_and_lowers_the_lr(name):
+    model = tiny_model()
+    optimizer = create_optimizer(model, OptimConfig(lr=0.1))
+    schedule = create_schedule(optimizer, ScheduleConfig(name=name, patience=0, step_size=1), epochs=4, steps_per_epoch=5)
+    rates = []
+    for epoch in range(4):
+        for _ in range(5):
+            optimizer.step()
+            schedule.after_batch()
+        schedule.after_epoch(val_accuracy=0.5)  # flat accuracy: plateau must reduce
+        rates.append(current_lr(optimizer))
+    assert all(r >= 0 and math.isfinite(r) for r in rates)
+    if name == "none":
+        assert rates == [0.1] * 4
+    else:
+        assert rates[-1] < 0.1
+
+
+def test_plateau_uses_the_papers_factor():
+    optimizer = create_optimizer(tiny_model(), OptimConfig(lr=0.1))
+    schedule = create_schedule(optimizer, ScheduleConfig(name="plateau", factor=0.75, patience=1), 10, 1)
+    for accuracy in (0.5, 0.6, 0.6, 0.6):
+        schedule.after_epoch(accuracy)
+    assert current_lr(optimizer) == pytest.approx(0.075)
+
+
+def test_unknown_optimizer_and_scheduler():
+    with pytest.raises(ConfigError, match="unknown optimizer 'lion'"):
+        create_optimizer(tiny_model(), OptimConfig(name="lion"))
+    with pytest.raises(ConfigError, match="unknown scheduler 'poly'"):
+        create_schedule(None, ScheduleConfig(name="poly"), 1, 1)
+
+
+def test_soft_cross_entropy_matches_torch_on_one_hot():
+    logits, labels = torch.randn(16, 7), torch.randint(0, 7, (16,))
+    one_hot = torch.nn.functional.one_hot(labels, 7).float()
+    assert soft_cross_entropy(logits, one_hot) == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), abs=1e-5)
+    smoothed = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1).item()
+    assert soft_cross_entropy(logits, one_hot, label_smoothing=0.1) == pytest.approx(smoothed, abs=1e-5)
+    weights = torch.rand(7) + 0.5
+    weighted = torch.nn.functional.cross_entropy(logits, labels, weight=weights).item()
+    assert soft_cross_entropy(logits, one_hot, class_weights=weights) == pytest.approx(weighted, abs=1e-5)
+
+
+def test_multi_target_loss_counts_any_top_class():
+    logits = torch.tensor([[2.0, 2.0, -5.0]])
+    both = multi_target_loss(logits, torch.tensor([[1.0, 1.0, 0.0]]))
+    single = multi_target_loss(logits, torch.tensor([[1.0, 0.0, 0.0]]))
+    assert both < single
+    assert single == pytest.approx(torch.nn.functional.cross_entropy(logits, torch.tensor([0])).item(), abs=1e-5)
+
+
+def test_probability_mode_samples_from_the_votes():
+    votes = torch.tensor([[0.0, 1.0, 0.0]]).repeat(50, 1)
+    assert (sample_targets(votes, torch.Generator().manual_seed(0)).argmax(1) == 1).all()
+
+
+def test_affine_crop_shapes_and_identity():
+    images = torch.rand(8, 1, 48, 48)
+    generator = torch.Generator().manual_seed(0)
+    out = random_affine_crop(images, 40, generator, flip=False, rotate=0, zoom=0, shift=False)
+    assert out.shape == (8, 1, 40, 40)
+    torch.testing.assert_close(out, center_crop(images, 40), atol=1e-5, rtol=0)
+    flipped = random_affine_crop(images, 48, torch.Generator().manual_seed(3), flip=True, rotate=0, zoom=0, shift=False)
+    mirrored = [torch.allclose(f, i.flip(-1), atol=1e-5) for f, i in zip(flipped, images)]
+    plain = [torch.allclose(f, i, atol=1e-5) for f, i in zip(flipped, images)]
+    assert all(m or p for m, p in zip(mirrored, plain)) and any(mirrored) and any(plain)
+
+
+def test_random_erase_probability():
+    images = torch.zeros(64, 1, 48, 48)
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(random_erase(images, 0.0, generator), images)
+    erased = random_erase(images, 1.0, generator)
+    assert ((erased != 0).flatten(1).any(1)).all()
+
+
+def test_mixup_and_cutmix_mix_targets():
+    images, targets = torch.rand(16, 1, 8, 8), torch.eye(4)[torch.arange(16) % 4]
+    generator = torch.Generator().manual_seed(0)
+    for kwargs in ({"mixup": 0.4}, {"cutmix": 1.0}):
+        _, mixed = mix_batch(images, targets, generator, **kwargs)
+        torch.testing.assert_close(mixed.sum(1), torch.ones(16))
+
+
+def test_ten_crop_views():
+    images = torch.rand(3, 1, 48, 48)
+    views = ten_crop(images, 40)
+    assert views.shape == (10, 3, 1, 40, 40)
+    torch.testing.assert_close(views[4], center_crop(images, 40))
+    torch.testing.assert_close(views[9], center_crop(images, 40).flip(-1))
+
+
+def test_config_three_ways(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  name: cnn_basic\noptim:\n  lr: 0.1\ndata:\n  train_splits: [Training]\n")
+    config = Config.load(path, ["optim.lr=0.02", "train.epochs=3", "augment.flip=false", "data.train_splits=Training,PublicTest"])
+    assert (config.model.name, config.optim.lr, config.train.epochs, config.augment.flip) == ("cnn_basic", 0.02, 3, False)
+    assert config.data.train_splits == ["Training", "PublicTest"]
+    config.save(tmp_path / "saved.yaml")
+    assert Config.load(tmp_path / "saved.yaml") == config
+    assert Config(optim=OptimConfig(lr=0.02)).optim.lr == 0.02
+
+
+@pytest.mark.parametrize("override,message", [
+    ("optim.lrr=1", "unknown key 'lrr'"),
+    ("optimizer.lr=1", "unknown section 'optimizer'"),
+    ("optim.lr=fast", "'fast' is not a valid float"),
+    ("lr=1", "expected section.key=value"),
+])
+def test_bad_overrides(override, message):
+    with pytest.raises(ConfigError, match=message):
+        Config.load(None, [override])
+
+
+def test_bad_yaml_key(tmp_path):
+    (tmp_path / "c.yaml").write_text("train:\n  epoch: 3\n")
+    with pytest.raises(ConfigError, match="unknown key 'epoch'"):
+        Config.load(tmp_path / "c.yaml")

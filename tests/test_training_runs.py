@@ -1,0 +1,108 @@
+"""Whole runs on tiny data: the CLI, resume, fine-tuning, FER+ label modes, evaluation."""
+
+import csv
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the train extra (torch)")
+
+from ferkit.cli import main  # noqa: E402
+from ferkit.config import Config  # noqa: E402
+from ferkit.training.data import LABEL_MODES  # noqa: E402
+from ferkit.training.trainer import train  # noqa: E402
+
+FAST = ["model.name=cnn_basic", "train.batch_size=32", "train.threads=1"]
+
+
+def metrics(run_dir):
+    with open(run_dir / "metrics.csv") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_cli_trains_one_epoch(tiny_store, tmp_path, capsys):
+    args = ["train", "--no-progress", *[a for s in FAST for a in ("--set", s)], "--set", f"data.store={tiny_store}",
+            "--set", "train.epochs=1", "--set", f"train.out_dir={tmp_path}", "--set", "train.name=one"]
+    assert main(args) == 0
+    run = tmp_path / "one"
+    expected = {"config.yaml", "metrics.csv", "last.pt", "best.pt", "curves.png", "summary.json",
+                "eval-PrivateTest.json", "eval-PublicTest-tencrop.json", "confusion-PrivateTest.png"}
+    assert expected <= {p.name for p in run.iterdir()}
+    assert len(metrics(run)) == 1
+    assert Config.load(run / "config.yaml").data.store == str(tiny_store)
+    report = json.loads((run / "eval-PrivateTest.json").read_text())
+    assert report["count"] == 98 and len(report["confusion"]) == 7
+    assert "best validation accuracy" in capsys.readouterr().out
+
+
+def test_resume_after_the_first_of_two_epochs(tiny_store, tmp_path):
+    """Stop after epoch 1 of a 2-epoch run (as a killed session would) and resume: same as straight."""
+    base = [*FAST, f"data.store={tiny_store}", "train.epochs=2", f"train.out_dir={tmp_path}"]
+    train(Config.load(None, [*base, "train.name=straight"]), progress=False, final_report=False)
+    stopped = Config.load(None, [*base, "train.name=stopped"])
+    assert train(stopped, progress=False, final_report=False, stop_after=1).epochs_done == 1
+    assert len(metrics(tmp_path / "stopped")) == 1
+    train(Config(), resume=tmp_path / "stopped", progress=False, final_report=False)
+    a, b = metrics(tmp_path / "straight"), metrics(tmp_path / "stopped")
+    assert [r["val_acc"] for r in a] == [r["val_acc"] for r in b]
+    assert [r["train_loss"] for r in a] == [r["train_loss"] for r in b]
+    weights_a = torch.load(tmp_path / "straight" / "last.pt", weights_only=False)["model"]
+    weights_b = torch.load(tmp_path / "stopped" / "last.pt", weights_only=False)["model"]
+    assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
+
+
+def test_a_second_run_with_the_same_name_is_refused(tiny_store, tmp_path, capsys):
+    args = ["train", "--no-progress", "--set", f"data.store={tiny_store}", *[a for s in FAST for a in ("--set", s)],
+            "--set", "train.epochs=1", "--set", f"train.out_dir={tmp_path}", "--set", "train.name=dup"]
+    assert main(args) == 0
+    assert main(args) == 2
+    assert "resume it with --resume" in capsys.readouterr().err
+
+
+def test_finetune_trains_on_train_plus_val(tiny_store, tmp_path):
+    base = [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}"]
+    first = train(Config.load(None, [*base, "train.name=first"]), progress=False, final_report=False)
+    tuned = Config.load(None, [*base, "train.name=tuned", "optim.lr=0.001"])
+    train(tuned, finetune=first.run_dir / "best.pt", progress=False, final_report=False)
+    saved = Config.load(tmp_path / "tuned" / "config.yaml")
+    assert saved.data.train_splits == ["Training", "PublicTest"] and saved.schedule.name == "cosine"
+
+
+@pytest.mark.parametrize("mode", LABEL_MODES)
+def test_ferplus_label_modes(tmp_path, mode):
+    from conftest import write_ferplus_tree
+    from ferkit.data import prepare
+
+    write_ferplus_tree(tmp_path / "fp")
+    prepare(tmp_path / "fp", tmp_path / "fp.npz")
+    config = Config.load(None, [*FAST, f"data.store={tmp_path / 'fp.npz'}", f"data.label_mode={mode}", "train.epochs=1",
+                                "train.batch_size=2", f"train.out_dir={tmp_path}", f"train.name={mode}"])
+    result = train(config, progress=False, final_report=False)
+    assert result.epochs_done == 1
+
+
+def test_vote_modes_need_votes(tiny_store, tmp_path, capsys):
+    args = ["train", "--no-progress", "--set", f"data.store={tiny_store}", "--set", "data.label_mode=crossentropy",
+            "--set", f"train.out_dir={tmp_path}"]
+    assert main(args) == 2
+    assert "needs FER+ votes" in capsys.readouterr().err
+
+
+def test_evaluate_cli_writes_json_and_plot(tiny_store, tmp_path, capsys):
+    run = train(Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}",
+                                   "train.name=ev"]), progress=False, final_report=False).run_dir
+    code = main(["evaluate", str(run / "best.pt"), "--store", str(tiny_store), "--split", "test", "--ten-crop",
+                 "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "cm.png")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "macro-F1" in out and "images/s" in out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["split"] == "PrivateTest" and sum(map(sum, report["confusion"])) == 98
+    assert (tmp_path / "cm.png").stat().st_size > 1000
+
+
+def test_a_tiny_model_learns_the_tiny_task(tiny_store, tmp_path):
+    """The fixture's classes differ by a bright band: a few epochs must beat chance (1/7) by far."""
+    config = Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=6", f"train.out_dir={tmp_path}",
+                                "train.name=learn", "augment.rotate=0", "augment.erase=0", "augment.zoom=0", "optim.lr=0.01"])
+    assert train(config, progress=False, final_report=False).best_val_acc > 0.6
