@@ -85,6 +85,29 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from ferkit.evaluation.compare import compare_models, format_table, write_csv
+
+    split = SPLIT_ALIASES.get(args.split, args.split)
+    rows = compare_models(args.models, args.store, split, ten_crops=args.ten_crop)
+    print(f"{split}{' (ten-crop)' if args.ten_crop else ''}")
+    print(format_table(rows))
+    if args.csv:
+        write_csv(rows, args.csv)
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from ferkit.config import Config
+    from ferkit.training.sweep import format_results, run_sweep
+
+    config = Config.load(args.config, args.set)
+    rows = run_sweep(config, args.optimizers.split(","), args.schedulers.split(","), args.out, progress=not args.no_progress)
+    print(format_results(rows))
+    print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'sweep.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ferkit import __version__
 
@@ -128,6 +151,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="write the report here")
     evaluate.add_argument("--plot", help="write the confusion matrix PNG here")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    compare = commands.add_parser("compare", help="several models side by side on one split")
+    compare.add_argument("models", nargs="+", help="checkpoints or run folders")
+    compare.add_argument("--store", required=True)
+    compare.add_argument("--split", default="test")
+    compare.add_argument("--ten-crop", action="store_true")
+    compare.add_argument("--csv", help="also write the table here")
+    compare.set_defaults(func=cmd_compare)
+
+    sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
+    sweep.add_argument("config", nargs="?")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    sweep.add_argument("--optimizers", default="sgd,sgd_nesterov,adam,adamw")
+    sweep.add_argument("--schedulers", default="plateau,cosine,one_cycle")
+    sweep.add_argument("--out", required=True, help="sweep folder (reruns resume unfinished cells)")
+    sweep.add_argument("--no-progress", action="store_true")
+    sweep.set_defaults(func=cmd_sweep)
     return parser
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ class Trainer:
         if train_cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if train_cfg.compile else self.model
+        self.rank, self.world_size = _init_distributed()
+        if self.world_size > 1:
+            self.forward = torch.nn.parallel.DistributedDataParallel(self.forward)
         self.optimizer = create_optimizer(self.model, config.optim)
         self.steps_per_epoch = max(len(self.train_data) // train_cfg.batch_size, 1)
         self.schedule = create_schedule(self.optimizer, config.schedule, train_cfg.epochs, self.steps_per_epoch)
@@ -104,10 +108,16 @@ class Trainer:
         order = torch.randperm(len(data), generator=self.generator)
         batch_size = config.train.batch_size
         total_loss, correct, seen = 0.0, 0, 0
-        progress = Progress(self.steps_per_epoch, f"epoch {self.epoch + 1}/{config.train.epochs}", "batch") if self.show_progress else None
+        show = self.show_progress and self.rank == 0
+        progress = Progress(self.steps_per_epoch, f"epoch {self.epoch + 1}/{config.train.epochs}", "batch") if show else None
         for step in range(self.steps_per_epoch):
             index = order[step * batch_size:(step + 1) * batch_size]
             images, targets = self._augment(data.images[index], self._targets(data, index))
+            if self.world_size > 1:
+                # Every rank draws the whole global batch, so all ranks' RNG stay in step (exact resume),
+                # then trains on its own share; DDP averages the gradients.
+                shard = slice(self.rank, None, self.world_size)
+                images, targets, index = images[shard], targets[shard], index[shard]
             with self._autocast():
                 logits = self.forward(images)
             if config.data.label_mode == "multitarget":
@@ -125,6 +135,7 @@ class Trainer:
                 progress.update(1, f"loss {total_loss / seen:.4f} acc {correct / seen:.4f}")
         if progress:
             progress.close()
+        total_loss, correct, seen = _sum_over_ranks([total_loss, correct, seen], self.world_size)
         return total_loss / seen, correct / seen
 
     def _targets(self, data: SplitTensors, index: torch.Tensor) -> torch.Tensor:
@@ -161,7 +172,8 @@ class Trainer:
     def fit(self, stop_after: int | None = None) -> RunResult:
         """Train to the configured epoch count, or only `stop_after` more epochs (resume later)."""
         metrics_path = self.run_dir / "metrics.csv"
-        _truncate_metrics(metrics_path, self.epoch)
+        if self.rank == 0:
+            _truncate_metrics(metrics_path, self.epoch)
         last_epoch = self.config.train.epochs if stop_after is None else min(self.epoch + stop_after, self.config.train.epochs)
         while self.epoch < last_epoch:
             started = time.perf_counter()
@@ -171,18 +183,24 @@ class Trainer:
             self.schedule.after_epoch(val_acc)
             self.epoch += 1
             row = [self.epoch, train_loss, train_acc, val_loss, val_acc, lr, time.perf_counter() - started]
-            _append_metrics(metrics_path, row)
             improved = val_acc > self.best_val_acc
             if improved or not self.select_best:
                 self.best_val_acc, self.best_epoch = val_acc, self.epoch
-            state = self.state()
-            ckpt.save_checkpoint(state, self.run_dir / "last.pt")
-            if improved or not self.select_best:
-                ckpt.save_checkpoint(state, self.run_dir / "best.pt")
-            print(f"epoch {self.epoch}/{self.config.train.epochs} train loss {train_loss:.4f} acc {train_acc:.4f} | "
-                  f"val loss {val_loss:.4f} acc {val_acc:.4f}{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s", flush=True)
-            _plot_curves_quietly(metrics_path, self.run_dir / "curves.png", f"{self.config.model.name} ({self.run_dir.name})")
+            if self.rank == 0:
+                self._record_epoch(metrics_path, row, improved)
+            _barrier(self.world_size)
         return RunResult(self.run_dir, self.best_epoch, self.best_val_acc, self.epoch)
+
+    def _record_epoch(self, metrics_path: Path, row: list, improved: bool) -> None:
+        _append_metrics(metrics_path, row)
+        train_loss, train_acc, val_loss, val_acc, lr = row[1:6]
+        state = self.state()
+        ckpt.save_checkpoint(state, self.run_dir / "last.pt")
+        if improved or not self.select_best:
+            ckpt.save_checkpoint(state, self.run_dir / "best.pt")
+        print(f"epoch {self.epoch}/{self.config.train.epochs} train loss {train_loss:.4f} acc {train_acc:.4f} | "
+              f"val loss {val_loss:.4f} acc {val_acc:.4f}{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s", flush=True)
+        _plot_curves_quietly(metrics_path, self.run_dir / "curves.png", f"{self.config.model.name} ({self.run_dir.name})")
 
 
 def train(config: Config, *, resume: str | Path | None = None, finetune: str | Path | None = None,
@@ -203,7 +221,7 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
     select_best = True
     if finetune:
         select_best = _apply_finetune(config, finetune)
-    if not resume:
+    if not resume and _is_rank_zero():
         config.save(run_dir / "config.yaml")
     trainer = Trainer(config, run_dir, select_best=select_best, progress=progress)
     if state is not None:
@@ -212,7 +230,7 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
     elif finetune:
         trainer.model.load_state_dict(ckpt.load_checkpoint(finetune)["model"])
     result = trainer.fit(stop_after)
-    if final_report and result.epochs_done == config.train.epochs:
+    if final_report and result.epochs_done == config.train.epochs and trainer.rank == 0:
         from ferkit.evaluation.evaluate import report_run
 
         report_run(run_dir, config.data.store)
@@ -236,10 +254,37 @@ def _apply_finetune(config: Config, source: str | Path) -> bool:
 def _new_run_dir(config: Config) -> Path:
     name = config.train.name or f"{config.model.name}-{datetime.now():%Y%m%d-%H%M%S}"
     run_dir = Path(config.train.out_dir) / name
-    if (run_dir / "last.pt").exists():
+    if (run_dir / "last.pt").exists() and _is_rank_zero():
         raise FerkitError(f"{run_dir}: a run is already there (resume it with --resume {run_dir})")
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
+
+
+# --- torchrun / DDP: ranks come from the environment torchrun sets; gloo runs on CPUs ----------------
+
+
+def _is_rank_zero() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _init_distributed() -> tuple[int, int]:
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size > 1 and not torch.distributed.is_initialized():
+        torch.distributed.init_process_group("gloo")
+    return int(os.environ.get("RANK", "0")), world_size
+
+
+def _sum_over_ranks(values: list[float], world_size: int) -> list[float]:
+    if world_size == 1:
+        return values
+    tensor = torch.tensor(values, dtype=torch.float64)
+    torch.distributed.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def _barrier(world_size: int) -> None:
+    if world_size > 1:
+        torch.distributed.barrier()
 
 
 def _model_kwargs(config: Config) -> dict:

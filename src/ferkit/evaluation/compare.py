@@ -1,0 +1,42 @@
+"""`ferkit compare`: several models side by side on one split, in one table."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from ferkit.evaluation.evaluate import evaluate_checkpoint
+
+
+def compare_models(models: list[str | Path], store: str | Path, split: str, ten_crops: bool = False) -> list[dict]:
+    rows = []
+    for model in models:
+        report, timing = evaluate_checkpoint(model, store, split, ten_crops)
+        rows.append({
+            "model": str(model),
+            "accuracy": report.accuracy,
+            "macro_f1": report.macro_f1,
+            **{f"recall_{name}": value for name, value in report.recall.items()},
+            "images_per_s": timing["images_per_second"],
+        })
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    recall_keys = [k for k in rows[0] if k.startswith("recall_")]
+    width = max(len(r["model"]) for r in rows) + 2
+    header = f"{'model':<{width}}{'acc':>8}{'mF1':>8}" + "".join(f"{k[7:][:8]:>9}" for k in recall_keys) + f"{'img/s':>9}"
+    lines = [header]
+    for row in rows:
+        recalls = "".join(f"{row[k]:>9.3f}" for k in recall_keys)
+        lines.append(f"{row['model']:<{width}}{row['accuracy']:>8.4f}{row['macro_f1']:>8.4f}{recalls}{row['images_per_s']:>9.0f}")
+    return "\n".join(lines)
+
+
+def write_csv(rows: list[dict], path: str | Path) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
