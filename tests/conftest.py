@@ -73,21 +73,30 @@ def kaggle_tree(tmp_path) -> Path:
     return root
 
 
-@pytest.fixture
-def tiny_store(tmp_path):
-    """A trainable store: 40 Training / 14 PublicTest / 14 PrivateTest images per class."""
+def make_tiny_store(folder: Path, counts=(40, 14, 14), seed: int = 1) -> Path:
+    """A trainable store of face_like() images: counts are per class for Training, PublicTest, PrivateTest."""
     from ferkit.data import prepare
 
-    root = tmp_path / "tiny"
-    rng = np.random.default_rng(1)
-    for split, folder, count in (("Training", "train", 40), ("PublicTest", "test", 14), ("PrivateTest", "test", 14)):
+    rng = np.random.default_rng(seed)
+    for (split, sub), count in zip((("Training", "train"), ("PublicTest", "test"), ("PrivateTest", "test")), counts):
         for label, emotion in enumerate(FER2013_CLASSES):
-            directory = root / folder / emotion
+            directory = folder / "src" / sub / emotion
             directory.mkdir(parents=True, exist_ok=True)
             for k in range(count):
                 cv2.imwrite(str(directory / f"{split}_{k}.png"), face_like(rng, label))
-    prepare(root, tmp_path / "tiny.npz")
-    return tmp_path / "tiny.npz"
+    prepare(folder / "src", folder / "tiny.npz")
+    return folder / "tiny.npz"
+
+
+@pytest.fixture
+def tiny_store(tmp_path) -> Path:
+    return make_tiny_store(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tiny_store_module(tmp_path_factory) -> Path:
+    """The same, made once per test module, for modules that train once and test many times."""
+    return make_tiny_store(tmp_path_factory.mktemp("store"), counts=(20, 6, 6), seed=5)
 
 
 def write_ferplus_tree(root: Path) -> list[list]:

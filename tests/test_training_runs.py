@@ -126,6 +126,7 @@ def test_compare_puts_models_side_by_side(tiny_store, tmp_path, capsys):
         config = Config.load(None, [f"model.name={name}", "train.threads=1", f"data.store={tiny_store}", "train.epochs=1",
                                     "train.batch_size=32", f"train.out_dir={tmp_path}", f"train.name={name}"])
         runs.append(str(train(config, progress=False, final_report=False).run_dir / "best.pt"))
+    capsys.readouterr()
     assert main(["compare", *runs, "--store", str(tiny_store), "--split", "val", "--csv", str(tmp_path / "c.csv")]) == 0
     out = capsys.readouterr().out
     assert "cnn_basic" in out and "mini_xception" in out and "mF1" in out.splitlines()[1]

@@ -68,14 +68,25 @@ def cmd_train(args) -> int:
 SPLIT_ALIASES = {"val": "PublicTest", "test": "PrivateTest", "train": "Training"}
 
 
+def load_predictor(path: str):
+    """An .onnx file runs on the torch-free runtime; anything else is a torch checkpoint or run folder."""
+    if str(path).endswith(".onnx"):
+        from ferkit.runtime.recognizer import EmotionRecognizer
+
+        return EmotionRecognizer(path)
+    from ferkit.evaluation.predict import CheckpointPredictor
+
+    return CheckpointPredictor(path)
+
+
 def cmd_evaluate(args) -> int:
-    from ferkit.evaluation.evaluate import evaluate_checkpoint
+    from ferkit.evaluation.evaluate import evaluate_on_store
 
     split = SPLIT_ALIASES.get(args.split, args.split)
-    report, timing = evaluate_checkpoint(args.model, args.store, split, ten_crops=args.ten_crop)
+    report, timing = evaluate_on_store(load_predictor(args.model), args.store, split, ten_crop=args.ten_crop)
     print(f"{args.model} on {split}{' (ten-crop)' if args.ten_crop else ''}:")
     print(report.table())
-    print(f"speed: {timing['images_per_second']:.0f} images/s ({timing['ms_per_image']:.2f} ms/image, {timing['threads']} threads)")
+    print(f"speed: {timing['images_per_second']:.0f} images/s ({timing['ms_per_image']:.2f} ms/image)")
     if args.json:
         Path(args.json).write_text(json.dumps({**report.to_dict(), "split": split, "timing": timing}, indent=2))
     if args.plot:
@@ -89,11 +100,32 @@ def cmd_compare(args) -> int:
     from ferkit.evaluation.compare import compare_models, format_table, write_csv
 
     split = SPLIT_ALIASES.get(args.split, args.split)
-    rows = compare_models(args.models, args.store, split, ten_crops=args.ten_crop)
+    rows = compare_models({model: load_predictor(model) for model in args.models}, args.store, split, ten_crops=args.ten_crop)
     print(f"{split}{' (ten-crop)' if args.ten_crop else ''}")
     print(format_table(rows))
     if args.csv:
         write_csv(rows, args.csv)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from ferkit.export.onnx import export_onnx
+
+    out = export_onnx(args.checkpoint, args.out, fp16_weights=args.fp16_weights)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.store:
+        from ferkit.evaluation.evaluate import evaluate_on_store
+        from ferkit.export.onnx import write_metrics
+        from ferkit.runtime.recognizer import EmotionRecognizer
+
+        metrics = {}
+        for split in ("PublicTest", "PrivateTest"):
+            for ten_crop in (False, True):
+                report, _ = evaluate_on_store(EmotionRecognizer(out), args.store, split, ten_crop)
+                tag = f"{split}{'-tencrop' if ten_crop else ''}"
+                metrics[tag] = {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "recall": report.recall}
+                print(f"{tag:<22} accuracy {report.accuracy:.4f}  macro-F1 {report.macro_f1:.4f}")
+        write_metrics(out, metrics)
     return 0
 
 
@@ -159,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--ten-crop", action="store_true")
     compare.add_argument("--csv", help="also write the table here")
     compare.set_defaults(func=cmd_compare)
+
+    export = commands.add_parser("export", help="checkpoint -> self-describing ONNX")
+    export.add_argument("checkpoint")
+    export.add_argument("--out", required=True)
+    export.add_argument("--fp16-weights", action="store_true", help="store weights as fp16 (half the size; fp32 compute)")
+    export.add_argument("--store", help="measure the ONNX on this store's PublicTest and PrivateTest and record it inside")
+    export.set_defaults(func=cmd_export)
 
     sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
     sweep.add_argument("config", nargs="?")

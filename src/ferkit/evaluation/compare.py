@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ferkit.evaluation.evaluate import evaluate_checkpoint
+from ferkit.evaluation.evaluate import evaluate_on_store
 
 
-def compare_models(models: list[str | Path], store: str | Path, split: str, ten_crops: bool = False) -> list[dict]:
+def compare_models(predictors: dict, store: str | Path, split: str, ten_crops: bool = False) -> list[dict]:
+    """`predictors` maps a display name to a loaded model (checkpoint or ONNX)."""
     rows = []
-    for model in models:
-        report, timing = evaluate_checkpoint(model, store, split, ten_crops)
+    for model, predictor in predictors.items():
+        report, timing = evaluate_on_store(predictor, store, split, ten_crops)
         rows.append({
             "model": str(model),
             "accuracy": report.accuracy,

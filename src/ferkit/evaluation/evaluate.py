@@ -1,4 +1,8 @@
-"""Evaluate a checkpoint on a store split: accuracy, per-class recall, macro-F1, confusion matrix, latency."""
+"""Evaluate a model on a store split: accuracy, per-class recall, macro-F1, confusion matrix, speed.
+
+A model is anything with `classes` and `predict_prepared(faces, ten_crop)`: a torch checkpoint
+(CheckpointPredictor) or the runtime's ONNX EmotionRecognizer, so both are measured the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +10,32 @@ import json
 import time
 from pathlib import Path
 
-import torch
-
 from ferkit.data import load_store
-from ferkit.evaluation.metrics import ClassificationReport, classification_report
-from ferkit.evaluation.predict import predict_probabilities
 from ferkit.errors import FerkitError
+from ferkit.evaluation.metrics import ClassificationReport, classification_report
 
 
-def evaluate_checkpoint(checkpoint_path: str | Path, store_path: str | Path, split: str = "PrivateTest",
-                        ten_crops: bool = False) -> tuple[ClassificationReport, dict]:
-    from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint
-    from ferkit.training.data import split_tensors
-
-    model, meta = model_from_checkpoint(load_checkpoint(checkpoint_path))
+def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTest",
+                      ten_crop: bool = False) -> tuple[ClassificationReport, dict]:
     store = load_store(store_path)
-    if list(store.classes) != list(meta["classes"]):
-        raise FerkitError(f"{store_path}: classes {list(store.classes)} differ from the model's {meta['classes']}")
-    data = split_tensors(store, [split], "majority", meta["preprocessing"]["image_size"])
+    if tuple(store.classes) != tuple(predictor.classes):
+        raise FerkitError(f"{store_path}: classes {list(store.classes)} differ from the model's {list(predictor.classes)}")
+    part = store.split(split)
+    part = part.subset(part.labels >= 0)
+    if len(part) == 0:
+        raise FerkitError(f"{store_path}: split {split} has no labelled images")
     started = time.perf_counter()
-    probabilities = predict_probabilities(model, data.images, meta["preprocessing"], ten_crops=ten_crops)
+    probabilities = predictor.predict_prepared(part.images, ten_crop)
     seconds = time.perf_counter() - started
-    report = classification_report(data.labels.numpy(), probabilities.argmax(1).numpy(), meta["classes"])
-    timing = {"seconds": seconds, "images_per_second": len(data) / seconds, "ms_per_image": 1000 * seconds / len(data),
-              "threads": torch.get_num_threads()}
+    report = classification_report(part.labels, probabilities.argmax(1), predictor.classes)
+    timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
     return report, timing
+
+
+def evaluate_checkpoint(checkpoint_path, store_path, split: str = "PrivateTest", ten_crops: bool = False):
+    from ferkit.evaluation.predict import CheckpointPredictor
+
+    return evaluate_on_store(CheckpointPredictor(checkpoint_path), store_path, split, ten_crops)
 
 
 def report_run(run_dir: str | Path, store_path: str | Path, splits=("PublicTest", "PrivateTest")) -> dict:
@@ -39,16 +44,16 @@ def report_run(run_dir: str | Path, store_path: str | Path, splits=("PublicTest"
     This only reports; nothing here feeds back into model selection.
     """
     from ferkit.evaluation.plots import plot_confusion
+    from ferkit.evaluation.predict import CheckpointPredictor
 
     run_dir = Path(run_dir)
-    summary = {}
+    predictor = CheckpointPredictor(run_dir / "best.pt")
     available = set(load_store(store_path).counts())
-    for split in splits:
-        if split not in available:
-            continue
-        for ten_crops in (False, True):
-            report, timing = evaluate_checkpoint(run_dir / "best.pt", store_path, split, ten_crops)
-            tag = f"{split}{'-tencrop' if ten_crops else ''}"
+    summary = {}
+    for split in [s for s in splits if s in available]:
+        for ten_crop in (False, True):
+            report, timing = evaluate_on_store(predictor, store_path, split, ten_crop)
+            tag = f"{split}{'-tencrop' if ten_crop else ''}"
             (run_dir / f"eval-{tag}.json").write_text(json.dumps({**report.to_dict(), "timing": timing}, indent=2))
             plot_confusion(report.confusion, report.classes, run_dir / f"confusion-{tag}.png",
                            f"{run_dir.name} {tag}: acc {report.accuracy:.4f}, macro-F1 {report.macro_f1:.4f}")

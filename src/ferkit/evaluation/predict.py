@@ -35,3 +35,27 @@ def predict_probabilities(model, images: torch.Tensor, preprocessing: dict, *, t
         probabilities = torch.softmax(logits.float(), dim=1).reshape(views, n, -1)
         outputs.append(probabilities.mean(dim=0))
     return torch.cat(outputs)
+
+
+class CheckpointPredictor:
+    """A torch checkpoint behind the same interface as the runtime's ONNX EmotionRecognizer."""
+
+    def __init__(self, checkpoint_path, threads: int = 0):
+        from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model, self.meta = model_from_checkpoint(load_checkpoint(checkpoint_path))
+        self.model = self.model.to(memory_format=torch.channels_last)
+        self.classes = tuple(self.meta["classes"])
+        self.preprocessing = self.meta["preprocessing"]
+
+    @property
+    def image_size(self) -> int:
+        return self.preprocessing["image_size"]
+
+    def predict_prepared(self, faces, ten_crop: bool = False):
+        from ferkit.data.faces import resize_faces
+
+        images = torch.from_numpy(resize_faces(faces, self.image_size)).unsqueeze(1)
+        return predict_probabilities(self.model, images, self.preprocessing, ten_crops=ten_crop).numpy()

@@ -10,6 +10,7 @@ from torch.nn import functional as F
 
 from ferkit.config import DataConfig
 from ferkit.data import FerStore
+from ferkit.data.faces import resize_faces
 from ferkit.errors import ConfigError
 
 LABEL_MODES = ("majority", "probability", "crossentropy", "multitarget")
@@ -54,10 +55,7 @@ def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_siz
         if label_mode == "multitarget":
             distribution = (distribution >= distribution.max(dim=1, keepdim=True).values).float()
         targets = distribution
-    images = torch.from_numpy(part.images).unsqueeze(1)
-    if images.shape[-1] != image_size:
-        images = F.interpolate(images.float(), size=(image_size, image_size), mode="bilinear", antialias=True, align_corners=False)
-        images = images.round().clamp(0, 255).to(torch.uint8)
+    images = torch.from_numpy(resize_faces(part.images, image_size)).unsqueeze(1)
     return SplitTensors(images.contiguous(), labels, targets)
 
 

@@ -198,8 +198,10 @@ class Trainer:
         ckpt.save_checkpoint(state, self.run_dir / "last.pt")
         if improved or not self.select_best:
             ckpt.save_checkpoint(state, self.run_dir / "best.pt")
+        remaining = (self.config.train.epochs - self.epoch) * row[-1]
         print(f"epoch {self.epoch}/{self.config.train.epochs} train loss {train_loss:.4f} acc {train_acc:.4f} | "
-              f"val loss {val_loss:.4f} acc {val_acc:.4f}{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s", flush=True)
+              f"val loss {val_loss:.4f} acc {val_acc:.4f}{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s "
+              f"| ETA {remaining / 3600:.1f} h", flush=True)
         _plot_curves_quietly(metrics_path, self.run_dir / "curves.png", f"{self.config.model.name} ({self.run_dir.name})")
 
 

@@ -1,0 +1,117 @@
+"""Checkpoint -> ONNX. Normalisation and softmax go inside the graph, so the runtime feeds 0..255 pixels
+of the crop the metadata names and reads probabilities; the metadata says everything else."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ferkit import __version__
+from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint
+
+METADATA_KEY = "ferkit"
+INPUT_NAME, OUTPUT_NAME = "pixels", "probabilities"
+
+
+class WithPreprocessing(torch.nn.Module):
+    def __init__(self, model: torch.nn.Module, mean: float, std: float):
+        super().__init__()
+        self.model, self.mean, self.std = model, mean, std
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model((pixels / 255.0 - self.mean) / self.std), dim=1)
+
+
+def export_onnx(checkpoint_path: str | Path, out: str | Path, *, fp16_weights: bool = False, opset: int = 17) -> Path:
+    import onnx
+
+    model, meta = model_from_checkpoint(load_checkpoint(checkpoint_path))
+    preprocessing = meta["preprocessing"]
+    wrapped = WithPreprocessing(model, preprocessing["mean"], preprocessing["std"]).eval()
+    example = torch.zeros(1, 1, preprocessing["input_size"], preprocessing["input_size"])
+    with tempfile.TemporaryDirectory() as folder:
+        raw = Path(folder) / "raw.onnx"
+        # The TorchScript exporter: the dynamo one needs onnxscript, and these plain CNNs gain nothing from it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(wrapped, (example,), str(raw), dynamo=False, opset_version=opset,
+                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                              dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+        proto = onnx.load(str(raw))
+    if fp16_weights:
+        store_weights_as_fp16(proto)
+    metadata = {
+        "format": 1,
+        "ferkit_version": __version__,
+        "arch": meta["arch"],
+        "classes": meta["classes"],
+        "label_set": meta["label_set"],
+        "preprocessing": {**preprocessing, "normalisation": "inside the graph; feed 0..255 pixels"},
+        "data_hash": meta["data_hash"],
+        "weights": "fp16" if fp16_weights else "fp32",
+        "input": INPUT_NAME,
+        "output": OUTPUT_NAME,
+        "metrics": {},
+    }
+    return save_with_metadata(proto, metadata, out)
+
+
+def store_weights_as_fp16(proto) -> None:
+    """Halve the file: large float weights are stored as fp16 and cast back to fp32 when the session loads,
+    so inference still runs in fp32 (onnxruntime folds the casts once)."""
+    import onnx
+    from onnx import numpy_helper
+
+    casts = []
+    for initializer in proto.graph.initializer:
+        if initializer.data_type != onnx.TensorProto.FLOAT or np.prod(initializer.dims) < 1024:
+            continue
+        weights = numpy_helper.to_array(initializer)
+        name = initializer.name
+        initializer.CopyFrom(numpy_helper.from_array(weights.astype(np.float16), f"{name}__fp16"))
+        casts.append(onnx.helper.make_node("Cast", [f"{name}__fp16"], [name], to=onnx.TensorProto.FLOAT))
+    nodes = casts + list(proto.graph.node)
+    del proto.graph.node[:]
+    proto.graph.node.extend(nodes)
+
+
+def save_with_metadata(proto, metadata: dict, out: str | Path) -> Path:
+    import onnx
+
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(metadata)})
+    onnx.checker.check_model(proto)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=out.name, suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    try:
+        onnx.save(proto, tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def read_metadata(path: str | Path) -> dict:
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    return json.loads({p.key: p.value for p in proto.metadata_props}[METADATA_KEY])
+
+
+def write_metrics(path: str | Path, metrics: dict) -> None:
+    """Record measured metrics in the file itself, so the model card and the file cannot drift apart."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    metadata = json.loads({p.key: p.value for p in proto.metadata_props}[METADATA_KEY])
+    metadata["metrics"] = metrics
+    save_with_metadata(proto, metadata, path)

@@ -1,0 +1,60 @@
+"""Emotion classification of face crops with an ONNX model that describes itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.data.faces import center_crops, prepare_faces, resize_faces, ten_crops
+from ferkit.errors import FerkitError
+
+METADATA_KEY = "ferkit"
+
+
+class EmotionRecognizer:
+    def __init__(self, model_path: str | Path, threads: int = 0):
+        import onnxruntime as ort
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise FerkitError(f"{path}: no such model file")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.meta = json.loads(self.session.get_modelmeta().custom_metadata_map[METADATA_KEY])
+        except KeyError:
+            raise FerkitError(f"{path}: an ONNX file without ferkit metadata (export it with `ferkit export`)") from None
+        except Exception as error:  # onnxruntime raises its own exception types for unreadable files
+            raise FerkitError(f"{path}: not a loadable ONNX model ({error})") from None
+        self.path = path
+        self.classes: tuple[str, ...] = tuple(self.meta["classes"])
+        self.preprocessing: dict = self.meta["preprocessing"]
+        self.input_name = self.session.get_inputs()[0].name
+
+    @property
+    def image_size(self) -> int:
+        return self.preprocessing["image_size"]
+
+    def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
+        """Face crops (any size, gray or BGR) -> (N, classes) probabilities."""
+        faces = prepare_faces(crops, self.image_size, self.preprocessing["equalize"])
+        return self.predict_prepared(faces, ten_crop)
+
+    def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False, batch_size: int = 256) -> np.ndarray:
+        """(N, S, S) uint8 faces already at the model's image size and equalisation -> probabilities."""
+        faces = resize_faces(faces, self.image_size)
+        size = self.preprocessing["input_size"]
+        outputs = []
+        step = max(batch_size // 10, 1) if ten_crop else batch_size
+        for start in range(0, len(faces), step):
+            chunk = faces[start:start + step]
+            views = ten_crops(chunk, size) if ten_crop else center_crops(chunk, size)
+            count, n = views.shape[:2]
+            pixels = np.ascontiguousarray(views.reshape(count * n, 1, size, size), dtype=np.float32)
+            probabilities = self.session.run(None, {self.input_name: pixels})[0]
+            outputs.append(probabilities.reshape(count, n, -1).mean(axis=0))
+        return np.concatenate(outputs) if outputs else np.zeros((0, len(self.classes)), np.float32)

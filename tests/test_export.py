@@ -1,0 +1,93 @@
+"""ONNX export: self-describing files, parity with the torch checkpoint, metrics recorded inside."""
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="export needs the train extra (torch)")
+pytest.importorskip("onnx", reason="export needs the export extra (onnx)")
+pytest.importorskip("onnxruntime", reason="the runtime needs onnxruntime")
+
+from ferkit.cli import main  # noqa: E402
+from ferkit.config import Config  # noqa: E402
+from ferkit.data import load_store  # noqa: E402
+from ferkit.evaluation.predict import CheckpointPredictor  # noqa: E402
+from ferkit.export.onnx import export_onnx, read_metadata  # noqa: E402
+from ferkit.runtime.recognizer import EmotionRecognizer  # noqa: E402
+from ferkit.training.trainer import train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, request):
+    """A vgg_fer (the release architecture) after one epoch on the tiny store."""
+    tmp_path = tmp_path_factory.mktemp("export")
+    store = request.getfixturevalue("tiny_store_module")
+    config = Config.load(None, ["model.name=vgg_fer", f"data.store={store}", "train.epochs=1", "train.batch_size=32",
+                                f"train.out_dir={tmp_path}", "train.name=r", "train.threads=2"])
+    run = train(config, progress=False, final_report=False).run_dir
+    return run / "best.pt", store, tmp_path
+
+
+def test_onnx_carries_labels_and_preprocessing(trained):
+    checkpoint, _, tmp_path = trained
+    path = export_onnx(checkpoint, tmp_path / "m.onnx")
+    meta = read_metadata(path)
+    assert meta["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert meta["preprocessing"]["input_size"] == 40 and meta["preprocessing"]["equalize"] is True
+    recognizer = EmotionRecognizer(path)
+    assert recognizer.classes == tuple(meta["classes"]) and recognizer.image_size == 48
+
+
+@pytest.mark.parametrize("ten_crop", [False, True])
+def test_fp32_parity_with_torch(trained, ten_crop):
+    checkpoint, store, tmp_path = trained
+    path = export_onnx(checkpoint, tmp_path / "p.onnx")
+    faces = load_store(store).images
+    torch_probs = CheckpointPredictor(checkpoint).predict_prepared(faces, ten_crop)
+    onnx_probs = EmotionRecognizer(path).predict_prepared(faces, ten_crop)
+    assert np.abs(torch_probs - onnx_probs).max() <= 1e-4
+
+
+def test_fp16_weights_halve_the_file_and_agree(trained):
+    checkpoint, store, tmp_path = trained
+    full = export_onnx(checkpoint, tmp_path / "f32.onnx")
+    half = export_onnx(checkpoint, tmp_path / "f16.onnx", fp16_weights=True)
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    assert read_metadata(half)["weights"] == "fp16"
+    faces = load_store(store).images
+    a = EmotionRecognizer(full).predict_prepared(faces)
+    b = EmotionRecognizer(half).predict_prepared(faces)
+    assert (a.argmax(1) == b.argmax(1)).mean() >= 0.99
+
+
+def test_export_records_metrics_that_evaluate_reproduces(trained, capsys):
+    checkpoint, store, tmp_path = trained
+    out = tmp_path / "measured.onnx"
+    assert main(["export", str(checkpoint), "--out", str(out), "--store", str(store)]) == 0
+    recorded = read_metadata(out)["metrics"]
+    assert set(recorded) == {"PublicTest", "PublicTest-tencrop", "PrivateTest", "PrivateTest-tencrop"}
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--store", str(store), "--split", "test", "--json", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == recorded["PrivateTest"]["accuracy"]
+
+
+def test_bad_model_files(tmp_path, capsys):
+    (tmp_path / "junk.onnx").write_bytes(b"junk")
+    assert main(["evaluate", str(tmp_path / "junk.onnx"), "--store", str(tmp_path / "s.npz")]) == 2
+    assert "not a loadable ONNX model" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "none.onnx"), "--store", "x"]) == 2
+    assert "no such model file" in capsys.readouterr().err
+
+
+@pytest.mark.shared
+def test_parity_on_a_thousand_real_test_faces(trained, shared_data, tmp_path):
+    from ferkit.data import prepare
+
+    checkpoint, _, _ = trained
+    store = prepare(shared_data / "fer2013-images.tar.gz", tmp_path / "fer.npz", splits=["PrivateTest"])
+    faces = store.images[np.random.default_rng(0).choice(len(store), 1000, replace=False)]
+    path = export_onnx(checkpoint, tmp_path / "real.onnx")
+    torch_probs = CheckpointPredictor(checkpoint).predict_prepared(faces)
+    onnx_probs = EmotionRecognizer(path).predict_prepared(faces)
+    assert np.abs(torch_probs - onnx_probs).max() <= 1e-4
