@@ -140,6 +140,45 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+    from ferkit.runtime.images import expand_inputs
+    from ferkit.runtime.outputs import OutputWriter
+
+    paths = expand_inputs(args.inputs)
+    if not paths:
+        raise FerkitError("no images found in the given inputs")
+    options = AnalyzerOptions(detector=args.detector, confidence=args.confidence, min_face=args.min_face,
+                              margin=args.margin, align=args.align, threshold=args.threshold, ten_crop=args.ten_crop)
+    analyzer = Analyzer(options, model=args.model)
+    failed, collected = 0, []
+    with OutputWriter(args.out, args.csv, analyzer.classes, annotate_images=not args.no_annotate) as writer:
+        for path, result, image in analyzer.analyze_paths(paths):
+            writer.write(path, result, image)
+            if result.error:
+                failed += 1
+                print(f"ferkit: error: {result.error}", file=sys.stderr)
+            elif not args.json:
+                labels = ", ".join(f"#{f.face_id} {f.emotion or '?'} {f.top_probability:.0%}" for f in result.faces)
+                print(f"{path}: {len(result.faces)} face(s){': ' + labels if labels else ''}")
+            collected.append(result.to_dict())
+    if args.json:
+        print(json.dumps(collected, indent=2))
+    if failed:
+        print(f"ferkit: {failed} of {len(paths)} input(s) failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_evaluate_detector(args) -> int:
+    from ferkit.runtime.detector_eval import evaluate_detector, format_scores, read_boxes
+
+    boxes = read_boxes(args.boxes)
+    names = args.detectors.split(",")
+    scores = [evaluate_detector(name, args.images, boxes, args.iou) for name in names]
+    print(format_scores(scores, args.iou))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ferkit import __version__
 
@@ -198,6 +237,29 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--fp16-weights", action="store_true", help="store weights as fp16 (half the size; fp32 compute)")
     export.add_argument("--store", help="measure the ONNX on this store's PublicTest and PrivateTest and record it inside")
     export.set_defaults(func=cmd_export)
+
+    analyze = commands.add_parser("analyze", help="detect faces in photos and classify their emotions")
+    analyze.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
+    analyze.add_argument("--detector", default="yunet", help="yunet (default), ssd, haar")
+    analyze.add_argument("--model", help="emotion model .onnx (default: the shipped one)")
+    analyze.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
+    analyze.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")
+    analyze.add_argument("--margin", type=float, default=0.1, help="crop margin per side, share of the box")
+    analyze.add_argument("--align", action="store_true", help="rotate crops so the eyes are level")
+    analyze.add_argument("--threshold", type=float, default=0.0, help="no emotion label below this probability")
+    analyze.add_argument("--ten-crop", action="store_true", help="average ten crops per face (slower)")
+    analyze.add_argument("--out", help="folder for annotated images and one JSON per image")
+    analyze.add_argument("--csv", help="write one row per face here")
+    analyze.add_argument("--json", action="store_true", help="print all results as JSON")
+    analyze.add_argument("--no-annotate", action="store_true", help="with --out, write JSON only")
+    analyze.set_defaults(func=cmd_analyze)
+
+    detector_eval = commands.add_parser("evaluate-detector", help="recall, precision, false positives and speed per detector")
+    detector_eval.add_argument("--images", required=True, help="folder of the photos named in the boxes file")
+    detector_eval.add_argument("--boxes", required=True, help="CSV: image,x1,y1,x2,y2[,ignore]")
+    detector_eval.add_argument("--detectors", default="yunet,ssd,haar")
+    detector_eval.add_argument("--iou", type=float, default=0.5)
+    detector_eval.set_defaults(func=cmd_evaluate_detector)
 
     sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
     sweep.add_argument("config", nargs="?")

@@ -1,0 +1,98 @@
+"""The Analyzer: photo in, every face boxed and classified out, as typed results.
+
+    analyzer = Analyzer(detector="yunet", threshold=0.4)
+    result = analyzer.analyze_path("group.jpg")        # ImageResult
+    for face in result.faces: print(face.emotion, face.bbox)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ferkit.errors import FerkitError
+from ferkit.runtime.crop import crop_face
+from ferkit.runtime.detectors import create_detector
+from ferkit.runtime.images import read_image
+from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.results import Face, FaceResult, ImageResult
+
+WEIGHTS = Path(__file__).parent / "weights"
+DEFAULT_EMOTION_MODEL = WEIGHTS / "emotion" / "fer2013_vgg_fer.onnx"
+
+
+def default_emotion_model() -> Path:
+    if not DEFAULT_EMOTION_MODEL.is_file():
+        raise FerkitError(f"the shipped emotion model is missing ({DEFAULT_EMOTION_MODEL}); pass --model FILE.onnx")
+    return DEFAULT_EMOTION_MODEL
+
+
+@dataclass
+class AnalyzerOptions:
+    detector: str = "yunet"
+    confidence: float | None = None  # detector's own default when None
+    min_face: int = 0  # pixels: smaller faces are not reported
+    margin: float = 0.1  # crop margin on each side, as a share of the box
+    align: bool = False  # rotate crops so the eyes are level (needs landmarks)
+    threshold: float = 0.0  # below this top probability, a face gets no emotion label
+    ten_crop: bool = False
+    detect_size: int = 1024  # photos larger than this (longest side) are detected on a downscaled copy
+    threads: int = 0
+
+
+class Analyzer:
+    def __init__(self, options: AnalyzerOptions | None = None, model: str | Path | None = None, **overrides):
+        self.options = options or AnalyzerOptions(**overrides)
+        self.detector = create_detector(self.options.detector, self.options.confidence)
+        self.recognizer = EmotionRecognizer(model or default_emotion_model(), threads=self.options.threads)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.recognizer.classes
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in original coordinates; very large photos are searched on a downscaled copy."""
+        height, width = image.shape[:2]
+        scale = min(1.0, self.options.detect_size / max(height, width))
+        small = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else image
+        faces = self.detector.detect(small)
+        if scale < 1:
+            faces = [_rescale(face, 1 / scale, width, height) for face in faces]
+        return [f for f in faces if min(f.width, f.height) >= max(self.options.min_face, 1)]
+
+    def analyze(self, image: np.ndarray, file_name: str = "") -> ImageResult:
+        faces = sorted(self.detect(image), key=lambda f: (f.bbox[0], f.bbox[1]))
+        crops = [crop_face(image, face, self.options.margin, self.options.align) for face in faces]
+        probabilities = self.recognizer.predict_faces(crops, self.options.ten_crop) if crops else []
+        results = [self._face_result(index, face, row) for index, (face, row) in enumerate(zip(faces, probabilities))]
+        return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, results)
+
+    def analyze_path(self, path: str | Path) -> ImageResult:
+        return self.analyze(read_image(path), Path(path).name)
+
+    def analyze_paths(self, paths) -> Iterator[tuple[Path, ImageResult, np.ndarray | None]]:
+        """Each path with its result and image; a file that fails gets a result with `error`, and the rest go on."""
+        for path in paths:
+            try:
+                image = read_image(path)
+            except FerkitError as error:
+                yield Path(path), ImageResult(Path(path).name, 0, 0, self.options.threshold, [], str(error)), None
+                continue
+            yield Path(path), self.analyze(image, Path(path).name), image
+
+    def _face_result(self, index: int, face: Face, row: np.ndarray) -> FaceResult:
+        probabilities = dict(zip(self.classes, row.tolist()))
+        top = max(probabilities, key=probabilities.get)
+        emotion = top if probabilities[top] >= self.options.threshold else None
+        return FaceResult(index, face.bbox, face.score, probabilities, emotion)
+
+
+def _rescale(face: Face, factor: float, width: int, height: int) -> Face:
+    x1, y1, x2, y2 = (v * factor for v in face.bbox)
+    box = (int(max(0, round(x1))), int(max(0, round(y1))), int(min(width, round(x2))), int(min(height, round(y2))))
+    landmarks = None if face.landmarks is None else face.landmarks * factor
+    return Face(box, face.score, landmarks)

@@ -1,0 +1,38 @@
+"""Annotated images: box, emotion, probability and age range, readable at any image size."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ferkit.runtime.results import FaceResult
+
+# BGR colours per emotion, shared by every drawing (photos, video, web page legend).
+COLOURS = {
+    "angry": (40, 40, 220), "anger": (40, 40, 220), "disgust": (40, 140, 40), "fear": (150, 60, 150),
+    "happy": (40, 200, 250), "happiness": (40, 200, 250), "sad": (200, 120, 40), "sadness": (200, 120, 40),
+    "surprise": (240, 160, 240), "neutral": (190, 190, 190), "contempt": (60, 110, 180),
+}
+
+
+def label_text(face: FaceResult) -> str:
+    text = f"{face.emotion} {face.top_probability:.0%}" if face.emotion else f"? {face.top_probability:.0%}"
+    return f"{text}, {face.age_range}" if face.age_range else text
+
+
+def annotate(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
+    """A copy of the BGR image with every face drawn; line and text scale with the image size."""
+    canvas = image.copy()
+    scale = max(min(canvas.shape[:2]) / 700, 0.45)
+    thickness = max(int(round(2 * scale)), 1)
+    for face in faces:
+        colour = COLOURS.get(face.emotion or "", (160, 160, 160))
+        x1, y1, x2, y2 = face.bbox
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness)
+        text = f"#{face.face_id} {label_text(face)}"
+        (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, thickness)
+        top = y1 - height - baseline - 4 if y1 - height - baseline - 4 >= 0 else y2  # below the box at the top edge
+        cv2.rectangle(canvas, (x1, top), (x1 + width + 4, top + height + baseline + 4), colour, cv2.FILLED)
+        cv2.putText(canvas, text, (x1 + 2, top + height + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0),
+                    thickness, cv2.LINE_AA)
+    return canvas
