@@ -1,0 +1,137 @@
+import csv
+import json
+import struct
+
+import cv2
+import numpy as np
+import pytest
+
+from ferkit.cli import main
+from ferkit.runtime.analyzer import Analyzer
+from ferkit.runtime.crop import crop_face, eye_angle
+from ferkit.runtime.draw import annotate
+from ferkit.runtime.images import decode_image
+from ferkit.runtime.results import Face
+
+CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+
+
+@pytest.fixture(scope="module")
+def portrait(samples):
+    return cv2.imread(str(samples / "photos" / "obama_small.jpg"))  # 320x240, one face
+
+
+def test_result_shape_and_json(analyzer, samples):
+    result = analyzer.analyze_path(samples / "photos" / "two_people.jpg")
+    data = json.loads(json.dumps(result.to_dict()))
+    assert (data["file_name"], data["width"], data["height"]) == ("two_people.jpg", 1126, 661)
+    assert len(data["faces"]) == 2 and [f["face_id"] for f in data["faces"]] == [0, 1]
+    for face in data["faces"]:
+        assert all(isinstance(v, int) for v in face["bbox"])
+        assert list(face["probabilities"]) == CLASSES
+        assert sum(face["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+        assert face["emotion"] == max(face["probabilities"], key=face["probabilities"].get)
+        assert "age_range" in face
+
+
+def test_threshold_hides_the_label_but_keeps_the_face(samples):
+    result = Analyzer(threshold=1.01).analyze_path(samples / "photos" / "kit_with_rose.jpg")
+    assert len(result.faces) == 2 and all(f.emotion is None for f in result.faces)
+    assert result.to_dict()["threshold"] == 1.01
+
+
+def test_a_photo_without_faces_is_an_empty_list(analyzer):
+    result = analyzer.analyze(np.full((480, 640, 3), 90, np.uint8), "wall.jpg")
+    assert result.faces == [] and result.error is None
+
+
+def encode(image, ext, *params):
+    return cv2.imencode(ext, image, list(params))[1].tobytes()
+
+
+def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """Insert an APP1 Exif segment holding only the Orientation tag right after SOI."""
+    tiff = b"II*\x00" + struct.pack("<I", 8) + struct.pack("<H", 1)
+    tiff += struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0) + struct.pack("<I", 0)
+    payload = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def test_formats_users_have(analyzer, portrait):
+    gray = cv2.cvtColor(portrait, cv2.COLOR_BGR2GRAY)
+    rgba = cv2.cvtColor(portrait, cv2.COLOR_BGR2BGRA)
+    deep = portrait.astype(np.uint16) * 257
+    variants = {
+        "jpeg": encode(portrait, ".jpg"), "png": encode(portrait, ".png"), "webp": encode(portrait, ".webp"),
+        "bmp": encode(portrait, ".bmp"), "gray": encode(gray, ".png"), "rgba": encode(rgba, ".png"),
+        "16-bit": encode(deep, ".png"),
+    }
+    for name, data in variants.items():
+        image = decode_image(data, name)
+        assert image.shape == portrait.shape and image.dtype == np.uint8, name
+        assert len(analyzer.analyze(image, name).faces) == 1, name
+
+
+def test_exif_rotation_is_applied(analyzer, portrait):
+    # Stored turned a quarter left; orientation 6 tells viewers to turn it right again.
+    stored = cv2.rotate(portrait, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    image = decode_image(with_exif_orientation(encode(stored, ".jpg", cv2.IMWRITE_JPEG_QUALITY, 95), 6))
+    assert image.shape == portrait.shape
+    assert len(analyzer.analyze(image).faces) == 1
+
+
+def test_very_large_photo_boxes_come_back_in_original_coordinates(analyzer, portrait):
+    small_box = np.array(analyzer.analyze(portrait).faces[0].bbox)
+    huge = cv2.resize(portrait, None, fx=10, fy=10, interpolation=cv2.INTER_LINEAR)  # 3200x2400
+    faces = analyzer.analyze(huge).faces
+    assert len(faces) == 1
+    from ferkit.runtime.detector_eval import iou
+
+    assert iou(np.array([faces[0].bbox], float), np.array([small_box * 10], float))[0, 0] > 0.85
+
+
+def test_eye_angle_and_aligned_crop():
+    landmarks = np.array([[40, 50], [60, 60], [50, 70], [42, 80], [58, 85]], float)
+    assert eye_angle(landmarks) == pytest.approx(np.degrees(np.arctan2(10, 20)))
+    image = np.zeros((100, 100, 3), np.uint8)
+    face = Face((30, 30, 70, 90), 0.9, landmarks)
+    crop = crop_face(image, face, margin=0.25, align=True)
+    assert crop.shape == (90, 90, 3)  # longest side 60, plus 25% on each side
+
+
+def test_annotation_keeps_size_and_draws(analyzer, samples):
+    image = cv2.imread(str(samples / "photos" / "two_people.jpg"))
+    drawn = annotate(image, analyzer.analyze(image).faces)
+    assert drawn.shape == image.shape and (drawn != image).any()
+
+
+def test_cli_outputs_and_partial_failure(samples, tmp_path, capsys):
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    photos = [str(samples / "photos" / n) for n in ("obama.jpg", "kit_with_rose.jpg")]
+    code = main(["analyze", *photos, str(tmp_path / "broken.jpg"), "--out", str(tmp_path / "out"),
+                 "--csv", str(tmp_path / "faces.csv")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "broken.jpg: unreadable or corrupt image" in captured.err and "Traceback" not in captured.err
+    assert "kit_with_rose.jpg: 2 face(s)" in captured.out
+    data = json.loads((tmp_path / "out" / "kit_with_rose.json").read_text())
+    assert len(data["faces"]) == 2
+    annotated = cv2.imread(str(tmp_path / "out" / "obama.annotated.jpg"))
+    assert annotated.shape == cv2.imread(photos[0]).shape
+    with open(tmp_path / "faces.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4  # 1 + 2 faces, and a row for the failed file
+    assert rows[-1]["error"].endswith("unreadable or corrupt image") and rows[0]["happy"]
+
+
+def test_cli_folder_input_and_json(samples, capsys):
+    assert main(["analyze", str(samples / "photos"), "--json", "--detector", "ssd"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert len(results) == 11 and all("faces" in r for r in results)
+
+
+def test_cli_bad_options(samples, capsys):
+    assert main(["analyze", str(samples / "photos" / "obama.jpg"), "--detector", "nope"]) == 2
+    assert "unknown detector" in capsys.readouterr().err
+    assert main(["analyze", str(samples / "photos" / "obama.jpg"), "--model", "missing.onnx"]) == 2
+    assert "no such model file" in capsys.readouterr().err

@@ -1,0 +1,70 @@
+import cv2
+import numpy as np
+import pytest
+
+from ferkit.errors import FerkitError
+from ferkit.runtime.detector_eval import evaluate_detector, iou, match, read_boxes
+from ferkit.runtime.detectors import DETECTORS, create_detector
+
+# Every clearly visible face in the shared sample photos, counted by eye.
+VISIBLE_FACES = {"alex-lacamoire.png": 1, "biden.jpg": 1, "kit_with_rose.jpg": 2, "lin-manuel-miranda.png": 1,
+                 "obama.jpg": 1, "obama2.jpg": 1, "obama3.jpg": 1, "obama_and_biden.jpg": 3,
+                 "obama_partial_face.jpg": 1, "obama_small.jpg": 1, "two_people.jpg": 2}
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_every_detector_finds_nothing_in_a_blank_photo(name):
+    assert create_detector(name).detect(np.full((480, 640, 3), 127, np.uint8)) == []
+
+
+@pytest.mark.parametrize("name", DETECTORS)
+def test_every_detector_finds_the_face_in_a_portrait(name, samples):
+    image = cv2.imread(str(samples / "photos" / "obama.jpg"))
+    faces = create_detector(name).detect(image)
+    assert len(faces) >= 1
+    x1, y1, x2, y2 = max(faces, key=lambda f: f.width).bbox
+    assert 0 <= x1 < x2 <= image.shape[1] and 0 <= y1 < y2 <= image.shape[0]
+    assert 300 < (x1 + x2) / 2 < 650 and 100 < (y1 + y2) / 2 < 450  # where the face is
+
+
+def test_default_detector_finds_every_visible_face(samples, analyzer):
+    for name, count in VISIBLE_FACES.items():
+        result = analyzer.analyze_path(samples / "photos" / name)
+        assert len(result.faces) == count, name
+
+
+def test_yunet_gives_landmarks_inside_the_box(samples):
+    face = create_detector("yunet").detect(cv2.imread(str(samples / "photos" / "obama.jpg")))[0]
+    x1, y1, x2, y2 = face.bbox
+    assert face.landmarks.shape == (5, 2)
+    assert ((face.landmarks[:, 0] > x1) & (face.landmarks[:, 0] < x2)).all()
+    assert face.landmarks[0, 0] < face.landmarks[1, 0]  # the person's right eye is on the image's left
+
+
+def test_unknown_detector():
+    with pytest.raises(FerkitError, match="unknown detector 'dlib'"):
+        create_detector("dlib")
+
+
+def test_iou_and_matching():
+    a = np.array([[0, 0, 10, 10], [20, 20, 30, 30]], float)
+    assert iou(a, a).diagonal().tolist() == pytest.approx([1, 1])
+    assert iou(a[:1], np.array([[5, 0, 15, 10]], float))[0, 0] == pytest.approx(50 / 150)
+    faces, ignore = np.array([[0, 0, 10, 10]], float), np.array([[20, 20, 30, 30]], float)
+    detections = np.array([[0, 0, 10, 10], [20, 20, 30, 30], [50, 50, 60, 60], [1, 1, 10, 10]], float)
+    # one hit, one on an ignored face (not counted), one stray box and a duplicate (both false positives)
+    assert match(detections, faces, ignore, 0.5) == (1, 2)
+
+
+def test_detector_evaluation_on_the_shared_boxes(samples):
+    folder = samples / "faces-with-boxes"
+    boxes = read_boxes(folder / "faces.csv")
+    assert sum(len(v["faces"]) for v in boxes.values()) == 43
+    score = evaluate_detector("yunet", folder / "images", boxes)
+    assert score.recall >= 0.95 and score.precision >= 0.9
+
+
+def test_bad_boxes_file(tmp_path):
+    (tmp_path / "b.csv").write_text("image,x1,y1,x2,y2\na.jpg,1,2,three,4\n")
+    with pytest.raises(FerkitError, match="line 2"):
+        read_boxes(tmp_path / "b.csv")
