@@ -91,3 +91,23 @@ def test_parity_on_a_thousand_real_test_faces(trained, shared_data, tmp_path):
     torch_probs = CheckpointPredictor(checkpoint).predict_prepared(faces)
     onnx_probs = EmotionRecognizer(path).predict_prepared(faces)
     assert np.abs(torch_probs - onnx_probs).max() <= 1e-4
+
+
+@pytest.mark.shared
+def test_shipped_mtcnn_onnx_matches_the_torch_networks(shared_data, tmp_path):
+    """The ONNX files in the package are what export-mtcnn makes from the shared state dicts."""
+    import onnxruntime as ort
+
+    from ferkit.export.mtcnn import INPUT_SIDES, load_mtcnn
+    from ferkit.runtime.mtcnn import WEIGHTS
+
+    nets = load_mtcnn(shared_data.parent / "models" / "face-detectors" / "mtcnn_facenet_pytorch")
+    rng = np.random.default_rng(0)
+    for name, net in nets.items():
+        side = INPUT_SIDES[name] * (5 if name == "pnet" else 1)  # P-Net takes any size
+        images = rng.uniform(-1, 1, (3, 3, side, side + 7 * (name == "pnet"))).astype(np.float32)
+        with torch.no_grad():
+            expected = [t.numpy() for t in net(torch.from_numpy(images))]
+        session = ort.InferenceSession(str(WEIGHTS / f"{name}.onnx"), providers=["CPUExecutionProvider"])
+        for want, got in zip(expected, session.run(None, {"image": images})):
+            np.testing.assert_allclose(got, want, atol=1e-4)

@@ -129,6 +129,14 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_export_mtcnn(args) -> int:
+    from ferkit.export.mtcnn import export_mtcnn
+
+    for path in export_mtcnn(args.weights, args.out):
+        print(f"wrote {path} ({path.stat().st_size / 1e3:.0f} kB)")
+    return 0
+
+
 def cmd_sweep(args) -> int:
     from ferkit.config import Config
     from ferkit.training.sweep import format_results, run_sweep
@@ -260,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     detector_eval.add_argument("--detectors", default="yunet,ssd,haar")
     detector_eval.add_argument("--iou", type=float, default=0.5)
     detector_eval.set_defaults(func=cmd_evaluate_detector)
+
+    export_mtcnn = commands.add_parser("export-mtcnn", help="MTCNN P/R/O-Net state dicts -> ONNX for the runtime")
+    export_mtcnn.add_argument("--weights", required=True, help="folder with pnet.pt, rnet.pt, onet.pt")
+    export_mtcnn.add_argument("--out", required=True)
+    export_mtcnn.set_defaults(func=cmd_export_mtcnn)
 
     sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
     sweep.add_argument("config", nargs="?")

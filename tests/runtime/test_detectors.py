@@ -68,3 +68,16 @@ def test_bad_boxes_file(tmp_path):
     (tmp_path / "b.csv").write_text("image,x1,y1,x2,y2\na.jpg,1,2,three,4\n")
     with pytest.raises(FerkitError, match="line 2"):
         read_boxes(tmp_path / "b.csv")
+
+
+def test_mtcnn_landmarks_and_stages(samples):
+    from ferkit.runtime.mtcnn import nms, square
+
+    face = create_detector("mtcnn").detect(cv2.imread(str(samples / "photos" / "obama.jpg")))[0]
+    x1, y1, x2, y2 = face.bbox
+    assert face.landmarks.shape == (5, 2) and face.score >= 0.9
+    assert ((face.landmarks[:, 1] > y1) & (face.landmarks[:, 1] < y2)).all()
+    assert face.landmarks[0, 0] < face.landmarks[1, 0] and face.landmarks[2, 1] < face.landmarks[3, 1]
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [50, 50, 60, 60]], float)
+    assert sorted(nms(boxes, np.array([0.9, 0.8, 0.7]), 0.5).tolist()) == [0, 2]
+    assert square(np.array([[0, 0, 10, 20, 1.0]]))[0, :4].tolist() == [-5, 0, 15, 20]

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from ferkit.errors import FerkitError
+from ferkit.runtime.mtcnn import MTCNNDetector
 from ferkit.runtime.results import Face
 
 WEIGHTS = Path(__file__).parent / "weights"
@@ -94,7 +95,7 @@ class HaarDetector:
         return [Face(_clip_box(x, y, x + w, y + h, width, height), 1.0) for x, y, w, h in boxes]
 
 
-DETECTORS = {cls.name: cls for cls in (YuNetDetector, SSDDetector, HaarDetector)}
+DETECTORS = {cls.name: cls for cls in (YuNetDetector, SSDDetector, MTCNNDetector, HaarDetector)}
 
 
 def list_detectors() -> list[str]:
