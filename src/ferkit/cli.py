@@ -149,16 +149,13 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
     from ferkit.runtime.images import expand_inputs
     from ferkit.runtime.outputs import OutputWriter
 
     paths = expand_inputs(args.inputs)
     if not paths:
         raise FerkitError("no images found in the given inputs")
-    options = AnalyzerOptions(detector=args.detector, confidence=args.confidence, min_face=args.min_face,
-                              margin=args.margin, align=args.align, threshold=args.threshold, ten_crop=args.ten_crop)
-    analyzer = Analyzer(options, model=args.model)
+    analyzer = _analyzer_from_args(args)
     failed, collected = 0, []
     with OutputWriter(args.out, args.csv, analyzer.classes, annotate_images=not args.no_annotate) as writer:
         for path, result, image in analyzer.analyze_paths(paths):
@@ -184,6 +181,46 @@ def cmd_evaluate_detector(args) -> int:
     names = args.detectors.split(",")
     scores = [evaluate_detector(name, args.images, boxes, args.iou) for name in names]
     print(format_scores(scores, args.iou))
+    return 0
+
+
+def _analyzer_from_args(args):
+    from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+
+    options = AnalyzerOptions(detector=args.detector, confidence=args.confidence, min_face=args.min_face,
+                              margin=args.margin, align=args.align, threshold=args.threshold, ten_crop=args.ten_crop)
+    return Analyzer(options, model=args.model)
+
+
+def cmd_video(args) -> int:
+    from ferkit.runtime.timeline import plot_timeline
+    from ferkit.runtime.video import analyze_video
+
+    result = analyze_video(args.input, _analyzer_from_args(args), every=args.every, smooth=args.smooth,
+                           annotated=args.out, csv_path=args.csv, progress=not args.no_progress)
+    tracks = result.tracks()
+    print(f"{args.input}: {result.frames_read} frames read, {len(result.frames)} analysed, {len(tracks)} track(s)")
+    for track in tracks:
+        shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(track.shares.items(), key=lambda kv: -kv[1]) if v > 0)
+        print(f"  track {track.track_id}: {track.first_seen:.2f}-{track.last_seen:.2f} s, {track.frames} frames, "
+              f"mostly {track.dominant_emotion or '?'} ({shares})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=1))
+    if args.plot:
+        plot_timeline(result, args.plot)
+    if result.error:
+        print(f"ferkit: error: {result.error} (results for the frames read are written)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_webcam(args) -> int:
+    from ferkit.runtime.video import run_webcam
+
+    result = run_webcam(args.camera, _analyzer_from_args(args), record=args.record, every=args.every,
+                        smooth=args.smooth, max_frames=args.max_frames)
+    print(f"webcam {args.camera}: {result.frames_read} frames, {len(result.tracks())} track(s)"
+          f"{f', recorded to {args.record}' if args.record else ''}")
     return 0
 
 
@@ -248,19 +285,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = commands.add_parser("analyze", help="detect faces in photos and classify their emotions")
     analyze.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
-    analyze.add_argument("--detector", default="yunet", help="yunet (default), ssd, haar")
-    analyze.add_argument("--model", help="emotion model .onnx (default: the shipped one)")
-    analyze.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
-    analyze.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")
-    analyze.add_argument("--margin", type=float, default=0.1, help="crop margin per side, share of the box")
-    analyze.add_argument("--align", action="store_true", help="rotate crops so the eyes are level")
-    analyze.add_argument("--threshold", type=float, default=0.0, help="no emotion label below this probability")
-    analyze.add_argument("--ten-crop", action="store_true", help="average ten crops per face (slower)")
+    _add_analyzer_options(analyze)
     analyze.add_argument("--out", help="folder for annotated images and one JSON per image")
     analyze.add_argument("--csv", help="write one row per face here")
     analyze.add_argument("--json", action="store_true", help="print all results as JSON")
     analyze.add_argument("--no-annotate", action="store_true", help="with --out, write JSON only")
     analyze.set_defaults(func=cmd_analyze)
+
+    video = commands.add_parser("video", help="faces in a video file or stream: tracks, smoothing, timeline")
+    video.add_argument("input", help="video file or stream URL")
+    _add_analyzer_options(video)
+    video.add_argument("--out", help="annotated video (.mp4), same size and frame rate as the input")
+    video.add_argument("--csv", help="one row per face per analysed frame")
+    video.add_argument("--json", help="frames and per-track summaries")
+    video.add_argument("--plot", help="timeline PNG: emotion probabilities over time per track")
+    video.add_argument("--every", type=int, default=1, help="analyse every Nth frame")
+    video.add_argument("--smooth", type=float, default=0.0, nargs="?", const=0.6,
+                       help="temporal smoothing strength in [0, 1) (0.6 if given without a value)")
+    video.add_argument("--no-progress", action="store_true")
+    video.set_defaults(func=cmd_video)
+
+    webcam = commands.add_parser("webcam", help="live window with boxes, labels and FPS; q quits")
+    webcam.add_argument("--camera", default="0", help="camera index, or any video file or stream URL")
+    _add_analyzer_options(webcam)
+    webcam.add_argument("--record", help="also write the annotated frames to this .mp4")
+    webcam.add_argument("--every", type=int, default=1)
+    webcam.add_argument("--smooth", type=float, default=0.6)
+    webcam.add_argument("--max-frames", type=int, help="stop after this many frames")
+    webcam.set_defaults(func=cmd_webcam)
 
     detector_eval = commands.add_parser("evaluate-detector", help="recall, precision, false positives and speed per detector")
     detector_eval.add_argument("--images", required=True, help="folder of the photos named in the boxes file")
@@ -285,6 +337,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_analyzer_options(parser) -> None:
+    parser.add_argument("--detector", default="yunet", help="yunet (default), ssd, mtcnn, haar")
+    parser.add_argument("--model", help="emotion model .onnx (default: the shipped one)")
+    parser.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
+    parser.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")
+    parser.add_argument("--margin", type=float, default=0.1, help="crop margin per side, share of the box")
+    parser.add_argument("--align", action="store_true", help="rotate crops so the eyes are level")
+    parser.add_argument("--threshold", type=float, default=0.0, help="no emotion label below this probability")
+    parser.add_argument("--ten-crop", action="store_true", help="average ten crops per face (slower)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -295,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ferkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ class FaceResult:
     emotion: str | None  # None when the top probability is under the threshold
     age_range: str | None = None
     age: float | None = None
+    track_id: int | None = None  # video only: stable while the face stays in view
 
     @property
     def top_probability(self) -> float:
@@ -48,7 +49,24 @@ class FaceResult:
             "probabilities": {k: round(float(v), 4) for k, v in self.probabilities.items()},
             "age_range": self.age_range,
             "age": None if self.age is None else round(float(self.age), 1),
+            **({"track_id": self.track_id} if self.track_id is not None else {}),
         }
+
+
+@dataclass
+class FrameResult:
+    frame_index: int
+    time: float  # seconds from the start
+    faces: list[FaceResult] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"frame": self.frame_index, "time": round(self.time, 3), "faces": [f.to_dict() for f in self.faces]}
+
+    def csv_rows(self, classes) -> list[dict]:
+        return [{"frame": self.frame_index, "time": round(self.time, 3), "track_id": f.track_id,
+                 "x1": f.bbox[0], "y1": f.bbox[1], "x2": f.bbox[2], "y2": f.bbox[3], "score": round(f.score, 4),
+                 "emotion": f.emotion or "", "age_range": f.age_range or "",
+                 **{c: round(f.probabilities[c], 4) for c in classes}} for f in self.faces]
 
 
 @dataclass

@@ -1,0 +1,183 @@
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from ferkit.cli import main
+from ferkit.runtime.tracking import IouTracker, Smoother, box_iou
+from ferkit.runtime.video import analyze_video, run_webcam
+
+
+@pytest.fixture(scope="module")
+def clip(samples):
+    return samples / "video" / "short_hamilton_clip.mp4"
+
+
+@pytest.fixture(scope="module")
+def clip_run(clip, tmp_path_factory, analyzer):
+    folder = tmp_path_factory.mktemp("video")
+    result = analyze_video(str(clip), analyzer, annotated=str(folder / "out.mp4"), csv_path=str(folder / "faces.csv"),
+                           progress=False)
+    return result, folder
+
+
+def test_rows_match_frames_times_faces(clip_run):
+    result, folder = clip_run
+    with open(folder / "faces.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert result.frames_read == len(result.frames) == 275 and result.error is None
+    assert len(rows) == sum(len(frame.faces) for frame in result.frames) > 275
+    assert {int(r["frame"]) for r in rows} <= set(range(275))
+
+
+def test_ids_are_stable_across_consecutive_frames(clip_run):
+    result, _ = clip_run
+    checked = 0
+    for previous, current in zip(result.frames, result.frames[1:]):
+        for face in current.faces:
+            overlaps = [(box_iou(face.bbox, old.bbox), old.track_id) for old in previous.faces]
+            best = max(overlaps, default=(0, None))
+            if best[0] > 0.5:
+                assert face.track_id == best[1], f"frame {current.frame_index}"
+                checked += 1
+    assert checked > 250
+    longest = max(result.tracks(), key=lambda t: t.frames)
+    assert longest.frames > 200 and sum(longest.shares.values()) == pytest.approx(1, abs=1e-6)
+
+
+def test_annotated_video_keeps_count_size_and_rate(clip_run, clip):
+    _, folder = clip_run
+    source, output = cv2.VideoCapture(str(clip)), cv2.VideoCapture(str(folder / "out.mp4"))
+    for prop in (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT):
+        assert output.get(prop) == source.get(prop)
+    assert output.get(cv2.CAP_PROP_FPS) == pytest.approx(source.get(cv2.CAP_PROP_FPS), abs=0.01)
+
+
+def test_every_nth_frame_and_smoothing(clip, analyzer):
+    sparse = analyze_video(str(clip), analyzer, every=5, progress=False)
+    assert [f.frame_index for f in sparse.frames] == list(range(0, 275, 5))
+
+    def switches(result):
+        by_track = {}
+        for frame in result.frames:
+            for face in frame.faces:
+                by_track.setdefault(face.track_id, []).append(face.emotion)
+        return sum(sum(a != b for a, b in zip(labels, labels[1:])) for labels in by_track.values())
+
+    raw = analyze_video(str(clip), analyzer, every=2, progress=False)
+    smooth = analyze_video(str(clip), analyzer, every=2, smooth=0.8, progress=False)
+    assert switches(smooth) < switches(raw)
+
+
+def test_truncated_video_keeps_what_was_read(clip, analyzer, tmp_path, capsys):
+    capture, path = cv2.VideoCapture(str(clip)), tmp_path / "cut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 360))
+    for _ in range(60):
+        writer.write(capture.read()[1])
+    writer.release()
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    code = main(["video", str(path), "--csv", str(tmp_path / "rows.csv"), "--json", str(tmp_path / "r.json"), "--no-progress"])
+    assert code == 1
+    assert "truncated or corrupt" in capsys.readouterr().err
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert 10 < saved["frames_read"] < 60 and saved["error"]
+    with open(tmp_path / "rows.csv") as handle:
+        assert len(list(csv.DictReader(handle))) >= saved["frames_read"] - 1
+
+
+def test_unopenable_video_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "x.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a movie")
+    assert main(["video", str(tmp_path / "x.mp4")]) == 2
+    assert "cannot open as a video" in capsys.readouterr().err
+
+
+def test_timeline_plot_or_a_clear_hint(clip_run, tmp_path):
+    from ferkit.errors import FerkitError
+    from ferkit.runtime.timeline import plot_timeline
+
+    result, _ = clip_run
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        with pytest.raises(FerkitError, match="pip install 'ferkit\\[plot\\]'"):
+            plot_timeline(result, tmp_path / "t.png")
+        return
+    assert plot_timeline(result, tmp_path / "t.png").stat().st_size > 10_000
+
+
+def test_tracker_keeps_ids_and_starts_new_ones():
+    tracker = IouTracker(max_missed=2)
+    assert tracker.update([(0, 0, 10, 10), (50, 50, 60, 60)]) == [0, 1]
+    assert tracker.update([(52, 51, 62, 61), (1, 0, 11, 10)]) == [1, 0]
+    assert tracker.update([(100, 100, 110, 110)]) == [2]
+    for _ in range(3):
+        tracker.update([])
+    assert tracker.update([(0, 0, 10, 10)]) == [3]  # gone too long: a new id
+
+
+def test_smoother():
+    smooth = Smoother(0.5)
+    assert smooth(1, np.array([1.0, 0.0])).tolist() == [1.0, 0.0]
+    assert smooth(1, np.array([0.0, 1.0])).tolist() == [0.5, 0.5]
+    smooth.forget([])
+    assert smooth(1, np.array([0.0, 1.0])).tolist() == [0.0, 1.0]
+    with pytest.raises(ValueError):
+        Smoother(1.0)
+
+
+class ScriptedWindow:
+    """Stands in for the screen: records frames and 'presses q' after a few."""
+
+    def __init__(self, frames_before_q: int):
+        self.frames, self.left, self.closed = [], frames_before_q, False
+
+    def show(self, frame) -> bool:
+        self.frames.append(frame)
+        self.left -= 1
+        return self.left > 0
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_webcam_path_with_a_video_standing_in(clip, analyzer, tmp_path):
+    window = ScriptedWindow(frames_before_q=12)
+    result = run_webcam(str(clip), analyzer, window=window, record=str(tmp_path / "rec.mp4"))
+    assert len(window.frames) == 12 and window.closed and result.frames_read == 12
+    assert int(cv2.VideoCapture(str(tmp_path / "rec.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+
+
+@pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool (CI installs them)")
+def test_webcam_real_window_quits_on_q(clip, tmp_path):
+    display = ":87"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24"], stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        env = {**os.environ, "DISPLAY": display}
+        app = subprocess.Popen([sys.executable, "-m", "ferkit.cli", "webcam", "--camera", str(clip), "--record",
+                                str(tmp_path / "live.mp4")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        window = None
+        for _ in range(60):
+            found = subprocess.run(["xdotool", "search", "--name", "ferkit webcam"], env=env, capture_output=True, text=True)
+            if found.stdout.strip():
+                window = found.stdout.split()[0]
+                break
+            time.sleep(0.25)
+        assert window, "the webcam window never appeared"
+        time.sleep(1.0)
+        # No window manager runs here: focus the window, then type q through XTEST as a keyboard would.
+        subprocess.run(["xdotool", "windowfocus", "--sync", window], env=env, check=True)
+        subprocess.run(["xdotool", "key", "q"], env=env, check=True)
+        out, err = app.communicate(timeout=30)
+        assert app.returncode == 0, err
+        frames = int(out.split(":")[1].split()[0])
+        assert 0 < frames < 275  # stopped by q before the clip ended
+    finally:
+        server.terminate()
