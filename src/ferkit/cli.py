@@ -197,9 +197,10 @@ def cmd_video(args) -> int:
     from ferkit.runtime.video import analyze_video
 
     result = analyze_video(args.input, _analyzer_from_args(args), every=args.every, smooth=args.smooth,
-                           annotated=args.out, csv_path=args.csv, progress=not args.no_progress)
+                           annotated=args.out, csv_path=args.csv, progress=not args.no_progress,
+                           keep_frames=bool(args.json or args.plot))
     tracks = result.tracks()
-    print(f"{args.input}: {result.frames_read} frames read, {len(result.frames)} analysed, {len(tracks)} track(s)")
+    print(f"{args.input}: {result.frames_read} frames read, {result.analysed_frames} analysed, {len(tracks)} track(s)")
     for track in tracks:
         shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(track.shares.items(), key=lambda kv: -kv[1]) if v > 0)
         print(f"  track {track.track_id}: {track.first_seen:.2f}-{track.last_seen:.2f} s, {track.frames} frames, "

@@ -39,32 +39,51 @@ class TrackSummary:
 
 
 @dataclass
+class _TrackStats:
+    first_seen: float
+    last_seen: float
+    frames: int = 0
+    labels: Counter = field(default_factory=Counter)
+
+
+@dataclass
 class VideoResult:
+    """Frames (kept unless `keep_frames` is off, for long inputs) and per-track statistics, which are
+    always accumulated as frames arrive, so summaries cost no memory per frame."""
+
     source: str
     width: int
     height: int
     fps: float
     classes: tuple[str, ...]
+    keep_frames: bool = True
     frames_read: int = 0
+    analysed_frames: int = 0
     frames: list[FrameResult] = field(default_factory=list)
     error: str | None = None
+    _stats: dict[int, _TrackStats] = field(default_factory=dict, repr=False)
+
+    def add(self, frame: FrameResult) -> None:
+        self.analysed_frames += 1
+        if self.keep_frames:
+            self.frames.append(frame)
+        for face in frame.faces:
+            stats = self._stats.setdefault(face.track_id, _TrackStats(frame.time, frame.time))
+            stats.last_seen, stats.frames = frame.time, stats.frames + 1
+            if face.emotion:
+                stats.labels[face.emotion] += 1
 
     def tracks(self) -> list[TrackSummary]:
-        seen: dict[int, list[tuple[float, FaceResult]]] = {}
-        for frame in self.frames:
-            for face in frame.faces:
-                seen.setdefault(face.track_id, []).append((frame.time, face))
         summaries = []
-        for track_id, history in sorted(seen.items()):
-            labels = Counter(face.emotion for _, face in history if face.emotion)
-            shares = {c: labels.get(c, 0) / len(history) for c in self.classes}
-            dominant = labels.most_common(1)[0][0] if labels else None
-            summaries.append(TrackSummary(track_id, history[0][0], history[-1][0], len(history), dominant, shares))
+        for track_id, stats in sorted(self._stats.items()):
+            shares = {c: stats.labels.get(c, 0) / stats.frames for c in self.classes}
+            dominant = stats.labels.most_common(1)[0][0] if stats.labels else None
+            summaries.append(TrackSummary(track_id, stats.first_seen, stats.last_seen, stats.frames, dominant, shares))
         return summaries
 
     def to_dict(self) -> dict:
         result = {"source": self.source, "width": self.width, "height": self.height, "fps": self.fps,
-                  "frames_read": self.frames_read, "analysed_frames": len(self.frames),
+                  "frames_read": self.frames_read, "analysed_frames": self.analysed_frames,
                   "tracks": [t.to_dict() for t in self.tracks()], "frames": [f.to_dict() for f in self.frames]}
         if self.error:
             result["error"] = self.error
@@ -130,13 +149,14 @@ class FrameAnalyzer:
 
 def analyze_video(source: str | int, analyzer: Analyzer, *, every: int = 1, smooth: float = 0.0,
                   annotated: str | None = None, csv_path: str | None = None, progress: bool = True,
+                  keep_frames: bool = True,
                   on_frame: Callable[[np.ndarray, FrameResult | None, float], bool] | None = None) -> VideoResult:
     """Analyse every `every`-th frame. `on_frame(drawn_frame, result, fps)` may show the frame and returns
     False to stop (the webcam's `q`). Outputs written so far are kept when the stream breaks."""
     if every < 1:
         raise FerkitError("--every must be 1 or more")
     frames = VideoFrames(source)
-    result = VideoResult(frames.source, frames.width, frames.height, frames.fps, analyzer.classes)
+    result = VideoResult(frames.source, frames.width, frames.height, frames.fps, analyzer.classes, keep_frames)
     per_frame = FrameAnalyzer(analyzer, smooth, max_missed=max(2, round(frames.fps / every / 2)))
     writer = _video_writer(annotated, frames.fps, frames.width, frames.height) if annotated else None
     table = _CsvRows(csv_path, analyzer.classes) if csv_path else None
@@ -148,7 +168,7 @@ def analyze_video(source: str | int, analyzer: Analyzer, *, every: int = 1, smoo
             frame_result = None
             if index % every == 0:
                 frame_result = per_frame(frame, index, index / frames.fps)
-                result.frames.append(frame_result)
+                result.add(frame_result)
                 last_faces = frame_result.faces
                 if table:
                     table.write(frame_result)
@@ -188,7 +208,8 @@ def run_webcam(source: str | int, analyzer: Analyzer, *, window=None, record: st
         return keep_going and (max_frames is None or shown < max_frames)
 
     try:
-        return analyze_video(source, analyzer, every=every, smooth=smooth, annotated=record, progress=False, on_frame=show)
+        return analyze_video(source, analyzer, every=every, smooth=smooth, annotated=record, progress=False,
+                             keep_frames=False, on_frame=show)
     finally:
         window.close()
 
