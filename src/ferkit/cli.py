@@ -225,6 +225,23 @@ def cmd_webcam(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from ferkit.service.app import create_app
+    from ferkit.service.settings import Settings
+
+    settings = Settings()
+    for key in ("db_url", "api_key", "model", "workers"):
+        if getattr(args, key) is not None:
+            setattr(settings, key, getattr(args, key))
+    if args.cors:
+        settings.cors_origins = [origin.strip() for origin in args.cors.split(",")]
+    print(f"ferkit service on http://{args.host}:{args.port} (database {settings.db_url.split('@')[-1]})")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ferkit import __version__
 
@@ -326,6 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
     export_mtcnn.add_argument("--weights", required=True, help="folder with pnet.pt, rnet.pt, onet.pt")
     export_mtcnn.add_argument("--out", required=True)
     export_mtcnn.set_defaults(func=cmd_export_mtcnn)
+
+    serve = commands.add_parser("serve", help="REST API, database and web page")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///ferkit.db; postgresql+psycopg://...)")
+    serve.add_argument("--api-key", help="require this X-API-Key for uploads and deletes (or FERKIT_API_KEY)")
+    serve.add_argument("--cors", help="comma-separated allowed origins")
+    serve.add_argument("--workers", type=int, help="analyzers loaded for concurrent requests (default 2)")
+    serve.add_argument("--model", help="emotion model .onnx (default: the shipped one)")
+    serve.set_defaults(func=cmd_serve)
 
     sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
     sweep.add_argument("config", nargs="?")

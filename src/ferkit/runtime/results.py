@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -77,6 +77,12 @@ class ImageResult:
     threshold: float
     faces: list[FaceResult] = field(default_factory=list)
     error: str | None = None
+
+    def with_threshold(self, threshold: float) -> "ImageResult":
+        """The same faces, labelled only where the top probability reaches `threshold`."""
+        faces = [replace(f, emotion=max(f.probabilities, key=f.probabilities.get) if f.top_probability >= threshold else None)
+                 for f in self.faces]
+        return replace(self, threshold=threshold, faces=faces)
 
     def to_dict(self) -> dict:
         result = {"file_name": self.file_name, "width": self.width, "height": self.height,

@@ -1,0 +1,51 @@
+"""Response shapes, which are also the OpenAPI schema the service documents and is fuzzed against."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class FaceOut(BaseModel):
+    face_id: int
+    bbox: list[int]
+    score: float
+    emotion: str | None
+    probabilities: dict[str, float]
+    age_range: str | None = None
+    age: float | None = None
+
+
+class AnalysisOut(BaseModel):
+    id: int
+    created_at: datetime
+    file_name: str
+    sha256: str
+    width: int
+    height: int
+    detector: str
+    model_version: str
+    threshold: float
+    image_url: str
+    faces: list[FaceOut]
+
+
+class AnalysisPage(BaseModel):
+    items: list[AnalysisOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class ExampleOut(BaseModel):
+    name: str
+    url: str
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class Health(BaseModel):
+    status: str

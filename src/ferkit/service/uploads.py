@@ -1,0 +1,67 @@
+"""Checking an upload before it costs anything: size, kind, pixel count, then a real decode."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from ferkit.errors import FerkitError
+from ferkit.runtime.images import decode_image
+
+# File signatures of the formats OpenCV decodes here.
+SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"BM": "image/bmp",
+              b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff"}
+
+
+class UploadError(FerkitError):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Upload:
+    data: bytes
+    image: np.ndarray
+    content_type: str
+    sha256: str
+
+
+def sniff(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in SIGNATURES.items() if data.startswith(magic)), None)
+
+
+def pixel_count(data: bytes) -> int:
+    """Width x height from the header alone (Pillow reads no pixels here)."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = None  # we apply our own limit, with a clear message
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Exception:
+        raise UploadError(422, "corrupt image: its header cannot be read") from None
+    return width * height
+
+
+def check_upload(data: bytes, max_bytes: int, max_pixels: int) -> Upload:
+    if not data:
+        raise UploadError(422, "empty file")
+    if len(data) > max_bytes:
+        raise UploadError(413, f"file is larger than the {max_bytes // (1024 * 1024)} MB limit")
+    content_type = sniff(data)
+    if content_type is None:
+        raise UploadError(415, "not an image (JPEG, PNG, WebP, BMP or TIFF expected)")
+    pixels = pixel_count(data)
+    if pixels > max_pixels:
+        raise UploadError(413, f"image has {pixels:,} pixels, more than the {max_pixels:,} allowed")
+    try:
+        image = decode_image(data, "upload")
+    except FerkitError:
+        raise UploadError(422, "corrupt image: it cannot be decoded") from None
+    return Upload(data, image, content_type, hashlib.sha256(data).hexdigest())

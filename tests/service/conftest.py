@@ -1,0 +1,71 @@
+"""Service tests run against SQLite and a real PostgreSQL server (scripts/start-postgres; CI starts it)."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi", reason="the service needs the serve extra")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import shared_data_dir  # noqa: E402
+
+PG_URL = os.environ.get("FERKIT_TEST_PG_URL")
+
+
+def database_url(kind: str, tmp_path: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'ferkit.db'}"
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the service tests on PostgreSQL: FERKIT_TEST_PG_URL is not set")
+        pytest.skip("no PostgreSQL (run scripts/start-postgres and set FERKIT_TEST_PG_URL); CI runs it")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_URL)
+    with engine.begin() as connection:  # a clean schema per test
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return PG_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    return database_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def make_client(db_url):
+    from fastapi.testclient import TestClient
+
+    from ferkit.service.app import create_app
+    from ferkit.service.settings import Settings
+
+    clients = []
+
+    def make(**overrides):
+        settings = Settings(db_url=db_url, workers=2, cors_origins=[], api_key=None)
+        for key, value in overrides.items():
+            setattr(settings, key, value)
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client):
+    return make_client()
+
+
+@pytest.fixture(scope="session")
+def photo_bytes() -> bytes:
+    path = shared_data_dir() / "samples" / "photos" / "two_people.jpg"
+    if path.exists():
+        return path.read_bytes()
+    return (Path(__file__).resolve().parents[2] / "src/ferkit/service/static/examples/two-people.jpg").read_bytes()
