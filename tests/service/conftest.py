@@ -69,3 +69,44 @@ def photo_bytes() -> bytes:
     if path.exists():
         return path.read_bytes()
     return (Path(__file__).resolve().parents[2] / "src/ferkit/service/static/examples/two-people.jpg").read_bytes()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(db_url):
+    """The app under uvicorn on a loopback port, in a thread; yields its base URL."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from ferkit.service.app import create_app
+    from ferkit.service.settings import Settings
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Settings(db_url=db_url, api_key=None, cors_origins=[])),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the service did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def photo_path() -> Path:
+    path = shared_data_dir() / "samples" / "photos" / "two_people.jpg"
+    if not path.exists():
+        pytest.skip(f"{path} not found (set FERKIT_SHARED_DATA); CI runs this test")
+    return path

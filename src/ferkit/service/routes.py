@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import cv2
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, Response, UploadFile
+from fastapi import Path as FastApiPath
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,8 @@ def require_api_key(request: Request, x_api_key: Annotated[str | None, Header()]
 
 
 Db = Annotated[Session, Depends(session)]
+# Ids are 32-bit integers in every database ferkit supports; larger ones are a 422, not a crash.
+AnalysisId = Annotated[int, FastApiPath(ge=1, le=2_147_483_647)]
 
 
 @router.post("/analyses", status_code=201, response_model=AnalysisOut, responses=ERRORS,
@@ -67,13 +70,13 @@ def list_analyses(db: Db, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 
 
 @router.get("/analyses/{analysis_id}", response_model=AnalysisOut, responses=ERRORS)
-def get_analysis(analysis_id: int, db: Db) -> AnalysisOut:
+def get_analysis(analysis_id: AnalysisId, db: Db) -> AnalysisOut:
     return _out(_find(db, analysis_id))
 
 
 @router.get("/analyses/{analysis_id}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}},
             response_class=Response)
-def get_annotated_image(analysis_id: int, db: Db) -> Response:
+def get_annotated_image(analysis_id: AnalysisId, db: Db) -> Response:
     row = _find(db, analysis_id)
     faces = [_face_result(face) for face in row.faces]
     drawn = annotate(decode_image(row.image, row.file_name), faces)
@@ -81,7 +84,7 @@ def get_annotated_image(analysis_id: int, db: Db) -> Response:
 
 
 @router.delete("/analyses/{analysis_id}", status_code=204, responses=ERRORS, dependencies=[Depends(require_api_key)])
-def delete_analysis(analysis_id: int, db: Db) -> Response:
+def delete_analysis(analysis_id: AnalysisId, db: Db) -> Response:
     with db.begin():
         db.delete(_find(db, analysis_id))
     return Response(status_code=204)
