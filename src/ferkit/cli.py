@@ -242,6 +242,19 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_batch(args) -> int:
+    from ferkit.batch.run import run_batch
+
+    options = {"detector": args.detector, "confidence": args.confidence, "min_face": args.min_face,
+               "margin": args.margin, "align": args.align, "threshold": args.threshold, "ten_crop": args.ten_crop}
+    summary = run_batch(args.source, args.out, engine=args.engine, address=args.address, workers=args.workers,
+                        every=args.every, options=options, model=args.model, chunk=args.chunk,
+                        progress=not args.no_progress)
+    print(f"{summary.inputs} inputs: {summary.skipped} already done, {summary.processed} analysed in "
+          f"{summary.seconds:.1f} s ({summary.inputs_per_second:.1f}/s); {args.out} holds {summary.rows} rows")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from ferkit import __version__
 
@@ -343,6 +356,18 @@ def build_parser() -> argparse.ArgumentParser:
     export_mtcnn.add_argument("--weights", required=True, help="folder with pnet.pt, rnet.pt, onet.pt")
     export_mtcnn.add_argument("--out", required=True)
     export_mtcnn.set_defaults(func=cmd_export_mtcnn)
+
+    batch = commands.add_parser("batch", help="analyse a large collection into Parquet (local pool or Ray)")
+    batch.add_argument("source", help="folder, glob, text file of paths, or Parquet with a path column")
+    batch.add_argument("--out", required=True, help="results .parquet (a rerun skips inputs already in it)")
+    batch.add_argument("--engine", default="local", help="local (process pool) or ray")
+    batch.add_argument("--address", help="Ray cluster address (default: start Ray on this machine)")
+    batch.add_argument("--workers", type=int, default=2, help="processes or Ray actors")
+    batch.add_argument("--every", type=int, default=10, help="videos: analyse every Nth frame")
+    batch.add_argument("--chunk", type=int, default=8, help="inputs per task")
+    _add_analyzer_options(batch)
+    batch.add_argument("--no-progress", action="store_true")
+    batch.set_defaults(func=cmd_batch)
 
     serve = commands.add_parser("serve", help="REST API, database and web page")
     serve.add_argument("--host", default="127.0.0.1")

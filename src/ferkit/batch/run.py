@@ -1,0 +1,58 @@
+"""`ferkit batch SOURCE --out results.parquet [--engine local|ray]`: resumable, one row per face."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ferkit.batch.engines import run_local, run_ray
+from ferkit.batch.inputs import list_inputs
+from ferkit.batch.store import ResultStore
+from ferkit.errors import FerkitError
+from ferkit.progress import Progress
+from ferkit.runtime.analyzer import default_emotion_model
+from ferkit.runtime.recognizer import EmotionRecognizer
+
+ENGINES = ("local", "ray")
+
+
+@dataclass
+class BatchSummary:
+    inputs: int
+    skipped: int
+    processed: int
+    rows: int
+    seconds: float
+
+    @property
+    def inputs_per_second(self) -> float:
+        return self.processed / self.seconds if self.seconds else 0.0
+
+
+def run_batch(source: str, out: str | Path, *, engine: str = "local", address: str | None = None, workers: int = 2,
+              every: int = 10, options: dict | None = None, model: str | None = None, chunk: int = 8,
+              progress: bool = True) -> BatchSummary:
+    if engine not in ENGINES:
+        raise FerkitError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+    if workers < 1 or every < 1 or chunk < 1:
+        raise FerkitError("--workers, --every and chunk size must be 1 or more")
+    paths = list_inputs(source)
+    classes = list(EmotionRecognizer(model or default_emotion_model()).classes)
+    store = ResultStore(out, classes)
+    done = store.done_paths()
+    todo = [p for p in paths if p not in done]
+    started = time.perf_counter()
+    bar = Progress(len(todo), f"batch ({engine})", "inputs") if progress else None
+    if engine == "ray":
+        batches = run_ray(todo, options or {}, model, every, workers, chunk, address)
+    else:
+        batches = run_local(todo, options or {}, model, every, workers, chunk)
+    for count, rows in (batches if todo else []):
+        store.write_part(rows)
+        if bar:
+            bar.update(count)
+    if bar:
+        bar.close()
+    total = store.finish()
+    return BatchSummary(len(paths), len(paths) - len(todo), len(todo), total, time.perf_counter() - started)

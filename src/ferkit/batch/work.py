@@ -1,0 +1,53 @@
+"""Analysing one input into rows: the unit of work both engines share, so they give the same rows."""
+
+from __future__ import annotations
+
+from ferkit.batch.inputs import is_video
+from ferkit.errors import FerkitError
+from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+from ferkit.runtime.results import FaceResult
+
+ROW_FIELDS = ["path", "frame", "face_id", "x1", "y1", "x2", "y2", "score", "emotion", "age_range", "age", "status", "error"]
+
+
+def face_row(path: str, frame: int, face: FaceResult) -> dict:
+    x1, y1, x2, y2 = face.bbox
+    return {"path": path, "frame": frame, "face_id": face.face_id, "x1": x1, "y1": y1, "x2": x2, "y2": y2,
+            "score": float(face.score), "emotion": face.emotion, "age_range": face.age_range, "age": face.age,
+            "status": "face", "error": None, **{f"p_{k}": float(v) for k, v in face.probabilities.items()}}
+
+
+def empty_row(path: str, frame: int, status: str, error: str | None = None) -> dict:
+    return {"path": path, "frame": frame, "face_id": None, "x1": None, "y1": None, "x2": None, "y2": None,
+            "score": None, "emotion": None, "age_range": None, "age": None, "status": status, "error": error}
+
+
+class Worker:
+    """Holds one Analyzer (models loaded once) and turns an input path into rows; never raises for bad input."""
+
+    def __init__(self, options: dict, model: str | None = None, every: int = 10):
+        self.analyzer = Analyzer(AnalyzerOptions(**options), model=model)
+        self.every = every
+
+    def rows(self, path: str) -> list[dict]:
+        try:
+            return self._video_rows(path) if is_video(path) else self._image_rows(path)
+        except FerkitError as error:
+            return [empty_row(path, -1, "error", str(error))]
+        except Exception as error:  # one broken input must never stop a batch of millions
+            return [empty_row(path, -1, "error", f"{type(error).__name__}: {error}")]
+
+    def _image_rows(self, path: str) -> list[dict]:
+        result = self.analyzer.analyze_path(path)
+        return [face_row(path, -1, face) for face in result.faces] or [empty_row(path, -1, "no_face")]
+
+    def _video_rows(self, path: str) -> list[dict]:
+        from ferkit.runtime.video import analyze_video
+
+        result = analyze_video(path, self.analyzer, every=self.every, progress=False)
+        rows = []
+        for frame in result.frames:
+            rows += [face_row(path, frame.frame_index, face) for face in frame.faces] or [empty_row(path, frame.frame_index, "no_face")]
+        if result.error:
+            rows.append(empty_row(path, result.frames_read, "error", result.error))
+        return rows or [empty_row(path, -1, "no_face")]
