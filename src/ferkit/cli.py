@@ -395,8 +395,8 @@ def _add_analyzer_options(parser) -> None:
     parser.add_argument("--model", help="emotion model .onnx (default: the shipped one)")
     parser.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
     parser.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")
-    parser.add_argument("--margin", type=float, default=0.1, help="crop margin per side, share of the box")
-    parser.add_argument("--align", action="store_true", help="rotate crops so the eyes are level")
+    parser.add_argument("--margin", type=float, default=0.0, help="crop margin per side, share of the box")
+    parser.add_argument("--no-align", dest="align", action="store_false", help="do not level the eyes before classifying")
     parser.add_argument("--threshold", type=float, default=0.0, help="no emotion label below this probability")
     parser.add_argument("--ten-crop", action="store_true", help="average ten crops per face (slower)")
 
