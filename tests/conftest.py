@@ -131,3 +131,14 @@ def write_ferplus_tree(root: Path) -> list[list]:
         with open(folder / "label.csv", "a", newline="") as handle:
             csv.writer(handle).writerow([name, "(0, 0, 48, 48)", *votes])
     return rows
+
+
+def write_utkface_tree(root: Path, per_age: int = 3) -> None:
+    """UTKFace/<age>_<gender>_<race>_<date>.jpg.chip.jpg with brightness growing with age."""
+    rng = np.random.default_rng(3)
+    folder = root / "UTKFace"
+    folder.mkdir(parents=True)
+    for age in range(1, 90, 4):
+        for k in range(per_age):
+            image = np.clip(rng.normal(age * 2.5, 10, (96, 96, 3)), 0, 255).astype(np.uint8)
+            cv2.imwrite(str(folder / f"{age}_{k % 2}_{k % 5}_2017011{k}.jpg.chip.jpg"), image)

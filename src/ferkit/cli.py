@@ -92,6 +92,8 @@ def cmd_evaluate(args) -> int:
     if args.plot:
         from ferkit.evaluation.plots import plot_confusion
 
+        if not hasattr(report, "confusion"):
+            raise FerkitError("--plot draws a confusion matrix, which an age model does not have")
         plot_confusion(report.confusion, report.classes, args.plot, f"{Path(args.model).name} {split}: acc {report.accuracy:.4f}")
     return 0
 
@@ -123,8 +125,8 @@ def cmd_export(args) -> int:
             for ten_crop in (False, True):
                 report, _ = evaluate_on_store(EmotionRecognizer(out), args.store, split, ten_crop)
                 tag = f"{split}{'-tencrop' if ten_crop else ''}"
-                metrics[tag] = {"accuracy": report.accuracy, "macro_f1": report.macro_f1, "recall": report.recall}
-                print(f"{tag:<22} accuracy {report.accuracy:.4f}  macro-F1 {report.macro_f1:.4f}")
+                metrics[tag] = {k: v for k, v in report.to_dict().items() if k != "confusion"}
+                print(f"{tag:<22} {report.summary()}")
         write_metrics(out, metrics)
     return 0
 
@@ -187,9 +189,12 @@ def cmd_evaluate_detector(args) -> int:
 def _analyzer_from_args(args):
     from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
 
-    options = AnalyzerOptions(detector=args.detector, confidence=args.confidence, min_face=args.min_face,
-                              margin=args.margin, align=args.align, threshold=args.threshold, ten_crop=args.ten_crop)
-    return Analyzer(options, model=args.model)
+    return Analyzer(AnalyzerOptions(**_analyzer_options(args)), model=args.model, age_model=args.age_model)
+
+
+def _analyzer_options(args) -> dict:
+    return {"detector": args.detector, "confidence": args.confidence, "min_face": args.min_face, "margin": args.margin,
+            "align": args.align, "threshold": args.threshold, "ten_crop": args.ten_crop, "age": args.age}
 
 
 def cmd_video(args) -> int:
@@ -245,10 +250,8 @@ def cmd_serve(args) -> int:
 def cmd_batch(args) -> int:
     from ferkit.batch.run import run_batch
 
-    options = {"detector": args.detector, "confidence": args.confidence, "min_face": args.min_face,
-               "margin": args.margin, "align": args.align, "threshold": args.threshold, "ten_crop": args.ten_crop}
     summary = run_batch(args.source, args.out, engine=args.engine, address=args.address, workers=args.workers,
-                        every=args.every, options=options, model=args.model, chunk=args.chunk,
+                        every=args.every, options=_analyzer_options(args), model=args.model, chunk=args.chunk,
                         progress=not args.no_progress)
     print(f"{summary.inputs} inputs: {summary.skipped} already done, {summary.processed} analysed in "
           f"{summary.seconds:.1f} s ({summary.inputs_per_second:.1f}/s); {args.out} holds {summary.rows} rows")
@@ -399,6 +402,8 @@ def _add_analyzer_options(parser) -> None:
     parser.add_argument("--no-align", dest="align", action="store_false", help="do not level the eyes before classifying")
     parser.add_argument("--threshold", type=float, default=0.0, help="no emotion label below this probability")
     parser.add_argument("--ten-crop", action="store_true", help="average ten crops per face (slower)")
+    parser.add_argument("--no-age", dest="age", action="store_false", help="skip the age estimate")
+    parser.add_argument("--age-model", help="age model .onnx (default: the shipped one)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,22 @@ FERPLUS_7_CLASSES = ("neutral", "happiness", "surprise", "sadness", "anger", "fe
 
 SPLITS = ("Training", "PublicTest", "PrivateTest")
 
+# Age models predict a distribution over whole years 0..100 (older ages count as 100).
+MAX_AGE = 100
+AGE_CLASSES = tuple(str(age) for age in range(MAX_AGE + 1))
+AGE_RANGES = ((0, 2), (3, 9), (10, 19), (20, 29), (30, 39), (40, 49), (50, 59), (60, 69), (70, MAX_AGE))
+UTKFACE_GENDERS = ("male", "female")
+UTKFACE_RACES = ("white", "black", "asian", "indian", "other")
+
+
+def age_range(age: float) -> str:
+    """The range an age estimate falls in: 0-2, 3-9, 10-19, ..., 60-69, 70+."""
+    years = int(round(age))
+    for low, high in AGE_RANGES:
+        if low <= years <= high:
+            return f"{low}+" if high == MAX_AGE else f"{low}-{high}"
+    return f"{AGE_RANGES[-1][0]}+"
+
 
 @dataclass(frozen=True)
 class LabelSet:
@@ -29,6 +45,7 @@ LABEL_SETS = {
     "fer2013-6": LabelSet("fer2013-6", FER2013_6_CLASSES),
     "ferplus": LabelSet("ferplus", FERPLUS_CLASSES),
     "ferplus-7": LabelSet("ferplus-7", FERPLUS_7_CLASSES),
+    "age": LabelSet("age", AGE_CLASSES),
 }
 
 

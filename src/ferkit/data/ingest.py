@@ -45,6 +45,8 @@ def prepare(
     if splits:
         store = store.split(*splits)
     if merge_disgust:
+        if store.label_set not in ("fer2013", "ferplus"):
+            raise DataError(f"{source}: --merge-disgust applies to emotion data sets, not {store.source}")
         store = _merge_disgust(store)
     if equalize and not store.equalized:
         store.images = np.stack([cv2.equalizeHist(image) for image in store.images])
@@ -55,6 +57,10 @@ def prepare(
 
 def read_source(source: Path, votes: Path | None, resize: bool) -> FerStore:
     kind = detect_kind(source)
+    if kind == "utkface":
+        raw, attributes = sources.read_utkface(source)
+        return FerStore(images=raw.images, labels=raw.labels, splits=raw.splits, source_ids=raw.source_ids,
+                        classes=LABEL_SETS["age"].classes, label_set="age", source="utkface", attributes=attributes)
     if kind == "fer2013-csv":
         raw = sources.read_fer2013_with_votes(source, votes) if votes else sources.read_fer2013_csv(source)
         is_ferplus, equalized = votes is not None, False
@@ -87,6 +93,8 @@ def detect_kind(source: Path) -> str:
         parts = name.split("/")
         if any(p in sources.FERPLUS_FOLDER_SPLITS for p in parts):
             return "ferplus-folders"
+        if sources.UTKFACE_NAME.match(parts[-1]) and parts[-1].endswith((".jpg", ".png")):
+            return "utkface"
         if any(p in ("train", "test") for p in parts[:-1]):
             return "kaggle-images"
     raise DataError(f"{source}: found neither train/ and test/ emotion folders nor FER2013Train/Valid/Test folders")

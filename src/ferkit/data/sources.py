@@ -312,3 +312,44 @@ def read_fer2013_with_votes(csv_path: Path, votes_csv: Path) -> RawData:
         raise DataError(f"{votes_csv}: row {mismatch[0] + 1}: usage differs from {csv_path}")
     keep = np.array([bool(n) for n in names])
     return RawData(raw.images[keep], ferplus_majority(votes[keep]), raw.splits[keep], raw.source_ids[keep], votes[keep])
+
+
+# --- UTKFace: UTKFace/<age>_<gender>_<race>_<date>.jpg.chip.jpg ----------------------------------------
+
+UTKFACE_NAME = re.compile(r"^(?P<age>\d+)_(?P<gender>[01])_(?P<race>[0-4])?_?\d+")
+UTKFACE_SIZE = 64
+
+
+def read_utkface(source: Path, seed: int = 0) -> tuple[RawData, dict[str, np.ndarray]]:
+    """Faces to 64x64 gray, the age as label (capped at 100), gender and race (-1 where the name lacks it),
+    and a fixed split: 80/10/10 within every age, seeded, so each split covers every age alike."""
+    from ferkit.labels import MAX_AGE
+
+    images, ages, genders, races, ids = [], [], [], [], []
+    for name, data in iter_entries(source, _is_image):
+        base = PurePosixPath(name).name
+        match = UTKFACE_NAME.match(base)
+        if not match:
+            raise DataError(f"{source}: {name}: expected <age>_<gender>_<race>_<date>.jpg in the file name")
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        if image is None:
+            raise DataError(f"{source}: {name}: unreadable or corrupt image")
+        images.append(cv2.resize(image, (UTKFACE_SIZE, UTKFACE_SIZE), interpolation=cv2.INTER_AREA))
+        ages.append(int(match["age"]))
+        genders.append(int(match["gender"]))
+        races.append(int(match["race"]) if match["race"] is not None else -1)
+        ids.append(base)
+    ages = np.array(ages, np.int16)
+    splits = _stratified_split(ages, seed)
+    raw = RawData(_stack(images).reshape(-1, UTKFACE_SIZE, UTKFACE_SIZE), np.minimum(ages, MAX_AGE), splits, np.array(ids))
+    return raw, {"age": ages, "gender": np.array(genders, np.int8), "race": np.array(races, np.int8)}
+
+
+def _stratified_split(ages: np.ndarray, seed: int) -> np.ndarray:
+    """Every 10th face in age order (ties shuffled, seeded) goes to validation, the next to test: each split
+    spans the ages in the same proportions, even ages with only a few faces."""
+    order = np.lexsort((np.random.default_rng(seed).random(len(ages)), ages))
+    splits = np.zeros(len(ages), np.int8)
+    splits[order[0::10]] = SPLITS.index("PublicTest")
+    splits[order[1::10]] = SPLITS.index("PrivateTest")
+    return splits

@@ -34,6 +34,7 @@ class FerStore:
     vote_columns: tuple[str, ...] = ()
     equalized: bool = False  # pixels are histogram-equalised (the Kaggle JPEG release)
     extra: dict = field(default_factory=dict)
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)  # per-image extras, e.g. UTKFace gender, race, age
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -61,6 +62,7 @@ class FerStore:
             vote_columns=self.vote_columns,
             equalized=self.equalized,
             extra=dict(self.extra),
+            attributes={name: values[mask] for name, values in self.attributes.items()},
         )
 
     def split(self, *names: str) -> "FerStore":
@@ -116,6 +118,7 @@ class FerStore:
         }
         if self.votes is not None:
             arrays["votes"] = self.votes
+        arrays.update({f"attr_{name}": values for name, values in self.attributes.items()})
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -135,6 +138,7 @@ def load_store(path: str | Path) -> FerStore:
         with np.load(path, allow_pickle=False) as archive:
             meta = json.loads(str(archive["meta"]))
             arrays = {key: archive[key] for key in archive.files if key != "meta"}
+            attributes = {key[5:]: arrays.pop(key) for key in list(arrays) if key.startswith("attr_")}
     except (OSError, ValueError, KeyError) as error:
         raise DataError(f"{path}: not a ferkit store ({error})") from None
     if meta.get("format") != STORE_FORMAT:
@@ -151,4 +155,5 @@ def load_store(path: str | Path) -> FerStore:
         vote_columns=tuple(meta["vote_columns"]),
         equalized=meta["equalized"],
         extra=meta.get("extra", {}),
+        attributes=attributes,
     )

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from ferkit.data import load_store
 from ferkit.errors import FerkitError
+from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
 
 
 def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTest",
-                      ten_crop: bool = False) -> tuple[ClassificationReport, dict]:
+                      ten_crop: bool = False) -> tuple[ClassificationReport | AgeReport, dict]:
+    """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group)."""
     store = load_store(store_path)
     if tuple(store.classes) != tuple(predictor.classes):
         raise FerkitError(f"{store_path}: classes {list(store.classes)} differ from the model's {list(predictor.classes)}")
@@ -27,7 +29,12 @@ def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTe
     started = time.perf_counter()
     probabilities = predictor.predict_prepared(part.images, ten_crop)
     seconds = time.perf_counter() - started
-    report = classification_report(part.labels, probabilities.argmax(1), predictor.classes)
+    if store.label_set == "age":
+        attributes = part.attributes
+        report = age_report(expected_age(probabilities), attributes.get("age", part.labels).astype(float),
+                            attributes.get("gender"), attributes.get("race"))
+    else:
+        report = classification_report(part.labels, probabilities.argmax(1), predictor.classes)
     timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
     return report, timing
 
@@ -55,9 +62,12 @@ def report_run(run_dir: str | Path, store_path: str | Path, splits=("PublicTest"
             report, timing = evaluate_on_store(predictor, store_path, split, ten_crop)
             tag = f"{split}{'-tencrop' if ten_crop else ''}"
             (run_dir / f"eval-{tag}.json").write_text(json.dumps({**report.to_dict(), "timing": timing}, indent=2))
+            print(f"{tag:<22} {report.summary()}", flush=True)
+            if isinstance(report, AgeReport):
+                summary[tag] = {"mae": report.mae, "range_accuracy": report.range_accuracy}
+                continue
             plot_confusion(report.confusion, report.classes, run_dir / f"confusion-{tag}.png",
-                           f"{run_dir.name} {tag}: acc {report.accuracy:.4f}, macro-F1 {report.macro_f1:.4f}")
+                           f"{run_dir.name} {tag}: {report.summary()}")
             summary[tag] = {"accuracy": report.accuracy, "macro_f1": report.macro_f1}
-            print(f"{tag:<22} accuracy {report.accuracy:.4f}  macro-F1 {report.macro_f1:.4f}", flush=True)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

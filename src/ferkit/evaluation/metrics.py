@@ -21,6 +21,9 @@ class ClassificationReport:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def summary(self) -> str:
+        return f"accuracy {self.accuracy:.4f}  macro-F1 {self.macro_f1:.4f}"
+
     def table(self) -> str:
         lines = [f"{'class':<12}{'recall':>8}{'precision':>10}{'f1':>8}{'support':>9}"]
         support = np.array(self.confusion).sum(axis=1)

@@ -33,6 +33,12 @@ def plot_curves(metrics_csv: str | Path, path: str | Path, title: str = "") -> P
     best = int(np.argmax(column("val_acc")))
     acc_axes.scatter([epochs[best]], [column("val_acc")[best]], color="red", zorder=3, label=f"best {column('val_acc')[best]:.4f}")
     acc_axes.set_title("accuracy")
+    maes = [r.get("val_mae") or "" for r in rows]
+    if all(maes):  # age models: the error in years is what selection watches
+        mae_axes = acc_axes.twinx()
+        mae_axes.plot(epochs, [float(v) for v in maes], color="purple", label="validation MAE (years)")
+        mae_axes.set_ylabel("MAE (years)")
+        mae_axes.legend(loc="center right")
     lr_axes.plot(epochs, column("lr"))
     if min(column("lr")) > 0:  # cosine ends at exactly 0, which a log axis cannot show
         lr_axes.set_yscale("log")

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from ferkit.errors import FerkitError
+from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.crop import crop_face
 from ferkit.runtime.detectors import create_detector
 from ferkit.runtime.images import read_image
@@ -23,6 +24,7 @@ from ferkit.runtime.results import Face, FaceResult, ImageResult
 
 WEIGHTS = Path(__file__).parent / "weights"
 DEFAULT_EMOTION_MODEL = WEIGHTS / "emotion" / "fer2013_vgg_fer.onnx"
+DEFAULT_AGE_MODEL = WEIGHTS / "age" / "utkface_age_vgg.onnx"
 
 
 def default_emotion_model() -> Path:
@@ -44,13 +46,19 @@ class AnalyzerOptions:
     ten_crop: bool = False
     detect_size: int = 1024  # photos larger than this (longest side) are detected on a downscaled copy
     threads: int = 0
+    age: bool = True  # estimate an age range for every face (with the shipped age model, where present)
+    age_margin: float = 0.25  # UTKFace faces show the whole head: the age crop is looser than the emotion one
 
 
 class Analyzer:
-    def __init__(self, options: AnalyzerOptions | None = None, model: str | Path | None = None, **overrides):
+    def __init__(self, options: AnalyzerOptions | None = None, model: str | Path | None = None,
+                 age_model: str | Path | None = None, **overrides):
         self.options = options or AnalyzerOptions(**overrides)
         self.detector = create_detector(self.options.detector, self.options.confidence)
         self.recognizer = EmotionRecognizer(model or default_emotion_model(), threads=self.options.threads)
+        self.age_estimator = None
+        if self.options.age and (age_model or DEFAULT_AGE_MODEL.is_file()):
+            self.age_estimator = AgeEstimator(age_model or DEFAULT_AGE_MODEL, threads=self.options.threads)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -71,6 +79,10 @@ class Analyzer:
         crops = [crop_face(image, face, self.options.margin, self.options.align) for face in faces]
         probabilities = self.recognizer.predict_faces(crops, self.options.ten_crop) if crops else []
         results = [self._face_result(index, face, row) for index, (face, row) in enumerate(zip(faces, probabilities))]
+        if self.age_estimator and faces:
+            age_crops = [crop_face(image, face, self.options.age_margin, self.options.align) for face in faces]
+            for result, (age, span) in zip(results, self.age_estimator.estimate(age_crops)):
+                result.age, result.age_range = age, span
         return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, results)
 
     def analyze_path(self, path: str | Path) -> ImageResult:

@@ -37,7 +37,7 @@ class OutputWriter:
     def _csv_row(self, row: dict) -> None:
         if self._csv is None:
             columns = ["path", "file_name", "width", "height", "face_id", "x1", "y1", "x2", "y2", "score", "emotion",
-                       "age_range", *self.classes, "error"]
+                       "age_range", "age", *self.classes, "error"]
             self._csv = csv.DictWriter(self._csv_handle, fieldnames=columns, restval="")
             self._csv.writeheader()
         self._csv.writerow(row)

@@ -65,8 +65,12 @@ class FrameResult:
     def csv_rows(self, classes) -> list[dict]:
         return [{"frame": self.frame_index, "time": round(self.time, 3), "track_id": f.track_id,
                  "x1": f.bbox[0], "y1": f.bbox[1], "x2": f.bbox[2], "y2": f.bbox[3], "score": round(f.score, 4),
-                 "emotion": f.emotion or "", "age_range": f.age_range or "",
+                 "emotion": f.emotion or "", "age_range": f.age_range or "", "age": _rounded(f.age),
                  **{c: round(f.probabilities[c], 4) for c in classes}} for f in self.faces]
+
+
+def _rounded(age: float | None) -> float | str:
+    return "" if age is None else round(float(age), 1)
 
 
 @dataclass
@@ -98,4 +102,5 @@ class ImageResult:
             return [{**base, "face_id": "", "error": self.error or "no face"}]
         return [{**base, "face_id": f.face_id, "x1": f.bbox[0], "y1": f.bbox[1], "x2": f.bbox[2], "y2": f.bbox[3],
                  "score": round(f.score, 4), "emotion": f.emotion or "", "age_range": f.age_range or "",
-                 **{c: round(f.probabilities[c], 4) for c in classes}, "error": ""} for f in self.faces]
+                 "age": _rounded(f.age), **{c: round(f.probabilities[c], 4) for c in classes}, "error": ""}
+                for f in self.faces]

@@ -13,7 +13,8 @@ from ferkit.data import FerStore
 from ferkit.data.faces import resize_faces
 from ferkit.errors import ConfigError
 
-LABEL_MODES = ("majority", "probability", "crossentropy", "multitarget")
+LABEL_MODES = ("majority", "probability", "crossentropy", "multitarget", "age")
+AGE_SIGMA = 2.0  # years: the spread of the label distribution around the true age (DLDL, Gao et al. 2017)
 
 
 @dataclass
@@ -36,7 +37,9 @@ def vote_distribution(store: FerStore) -> np.ndarray:
 def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_size: int, limit: int = 0) -> SplitTensors:
     if label_mode not in LABEL_MODES:
         raise ConfigError(f"unknown label mode {label_mode!r}; known: {', '.join(LABEL_MODES)}")
-    if label_mode != "majority" and store.votes is None:
+    if label_mode == "age" and store.label_set != "age":
+        raise ConfigError("label mode 'age' needs an age store (ferkit data prepare utkface...)")
+    if label_mode not in ("majority", "age") and store.votes is None:
         raise ConfigError(f"label mode {label_mode!r} needs FER+ votes; this store has none")
     part = store.split(*splits)
     # FER+ images whose majority is "unknown" or "not a face" are dropped, as Barsoum et al. do.
@@ -50,6 +53,8 @@ def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_siz
     labels = torch.from_numpy(part.labels.astype(np.int64))
     if label_mode == "majority":
         targets = F.one_hot(labels, len(store.classes)).float()
+    elif label_mode == "age":
+        targets = age_distribution(labels, len(store.classes))
     else:
         distribution = torch.from_numpy(vote_distribution(part))
         if label_mode == "multitarget":
@@ -57,6 +62,13 @@ def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_siz
         targets = distribution
     images = torch.from_numpy(resize_faces(part.images, image_size)).unsqueeze(1)
     return SplitTensors(images.contiguous(), labels, targets)
+
+
+def age_distribution(ages: torch.Tensor, classes: int, sigma: float = AGE_SIGMA) -> torch.Tensor:
+    """A Gaussian over whole years centred on each true age, normalised: neighbouring ages are near misses."""
+    years = torch.arange(classes, dtype=torch.float32)
+    weights = torch.exp(-0.5 * ((years[None, :] - ages[:, None].float()) / sigma) ** 2)
+    return weights / weights.sum(dim=1, keepdim=True)
 
 
 def normalisation(images: torch.Tensor) -> tuple[float, float]:

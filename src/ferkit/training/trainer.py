@@ -30,7 +30,7 @@ from ferkit.training.data import SplitTensors, normalisation, split_tensors
 from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
 from ferkit.training.optim import create_optimizer, create_schedule, current_lr
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
+METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_mae", "lr", "seconds"]
 
 
 @dataclass
@@ -55,6 +55,8 @@ class Trainer:
         self.classes = list(store.classes)
         self.train_data = split_tensors(store, config.data.train_splits, config.data.label_mode, self.spec.image_size, config.data.limit)
         self.val_data = split_tensors(store, [config.data.val_split], "majority", self.spec.image_size)
+        # Age models are chosen by mean absolute error (years); emotion models by accuracy.
+        self.is_age = store.label_set == "age"
         mean, std = normalisation(self.train_data.images)
         self.meta = {
             "arch": config.model.name,
@@ -76,7 +78,7 @@ class Trainer:
         self.steps_per_epoch = max(len(self.train_data) // train_cfg.batch_size, 1)
         self.schedule = create_schedule(self.optimizer, config.schedule, train_cfg.epochs, self.steps_per_epoch)
         self.class_weights = inverse_frequency_weights(self.train_data.labels, len(self.classes)) if train_cfg.class_weights else None
-        self.epoch, self.best_val_acc, self.best_epoch = 0, -1.0, 0
+        self.epoch, self.best_val_acc, self.best_epoch = 0, -float("inf"), 0  # best_val_acc: the selection score
 
     # --- state -------------------------------------------------------------------------------------
 
@@ -159,13 +161,19 @@ class Trainer:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def validate(self) -> tuple[float, float]:
+    def validate(self) -> tuple[float, float, float | None]:
+        """Validation loss, accuracy, and for age models the mean absolute error of the expected age."""
         probabilities = predict_probabilities(
             self.forward, self.val_data.images, self.meta["preprocessing"], ten_crops=self.config.train.ten_crop,
             bf16=self.config.train.precision == "bf16", channels_last=self.config.train.channels_last)
         labels = self.val_data.labels
         loss = float(torch.nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-8)), labels))
-        return loss, float((probabilities.argmax(1) == labels).float().mean())
+        accuracy = float((probabilities.argmax(1) == labels).float().mean())
+        mae = None
+        if self.is_age:
+            expected = probabilities @ torch.arange(probabilities.shape[1], dtype=torch.float32)
+            mae = float((expected - labels.float()).abs().mean())
+        return loss, accuracy, mae
 
     # --- the loop -----------------------------------------------------------------------------------
 
@@ -178,14 +186,15 @@ class Trainer:
         while self.epoch < last_epoch:
             started = time.perf_counter()
             train_loss, train_acc = self.train_epoch()
-            val_loss, val_acc = self.validate()
+            val_loss, val_acc, val_mae = self.validate()
+            score = -val_mae if self.is_age else val_acc  # higher is better for selection and the plateau
             lr = current_lr(self.optimizer)
-            self.schedule.after_epoch(val_acc)
+            self.schedule.after_epoch(score)
             self.epoch += 1
-            row = [self.epoch, train_loss, train_acc, val_loss, val_acc, lr, time.perf_counter() - started]
-            improved = val_acc > self.best_val_acc
+            row = [self.epoch, train_loss, train_acc, val_loss, val_acc, val_mae, lr, time.perf_counter() - started]
+            improved = score > self.best_val_acc
             if improved or not self.select_best:
-                self.best_val_acc, self.best_epoch = val_acc, self.epoch
+                self.best_val_acc, self.best_epoch = score, self.epoch
             if self.rank == 0:
                 self._record_epoch(metrics_path, row, improved)
             _barrier(self.world_size)
@@ -193,14 +202,15 @@ class Trainer:
 
     def _record_epoch(self, metrics_path: Path, row: list, improved: bool) -> None:
         _append_metrics(metrics_path, row)
-        train_loss, train_acc, val_loss, val_acc, lr = row[1:6]
+        train_loss, train_acc, val_loss, val_acc, val_mae, lr = row[1:7]
         state = self.state()
         ckpt.save_checkpoint(state, self.run_dir / "last.pt")
         if improved or not self.select_best:
             ckpt.save_checkpoint(state, self.run_dir / "best.pt")
         remaining = (self.config.train.epochs - self.epoch) * row[-1]
         print(f"epoch {self.epoch}/{self.config.train.epochs} train loss {train_loss:.4f} acc {train_acc:.4f} | "
-              f"val loss {val_loss:.4f} acc {val_acc:.4f}{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s "
+              f"val loss {val_loss:.4f} acc {val_acc:.4f}{f' MAE {val_mae:.2f}' if val_mae is not None else ''}"
+              f"{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s "
               f"| ETA {remaining / 3600:.1f} h", flush=True)
         _plot_curves_quietly(metrics_path, self.run_dir / "curves.png", f"{self.config.model.name} ({self.run_dir.name})")
 
@@ -305,18 +315,20 @@ def _append_metrics(path: Path, row: list) -> None:
         writer = csv.writer(handle)
         if new:
             writer.writerow(METRIC_COLUMNS)
-        writer.writerow([row[0]] + [f"{v:.6g}" for v in row[1:]])
+        writer.writerow([row[0]] + ["" if v is None else f"{v:.6g}" for v in row[1:]])
 
 
 def _truncate_metrics(path: Path, epochs_kept: int) -> None:
-    """On resume, drop rows an interrupted run wrote after its last checkpoint."""
+    """On resume, drop rows an interrupted run wrote after its last checkpoint, and bring an older file's
+    header up to the current columns."""
     if not path.exists():
         return
     with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    kept = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= epochs_kept]
+        rows = [row for row in csv.DictReader(handle) if int(row["epoch"]) <= epochs_kept]
     with open(path, "w", newline="") as handle:
-        csv.writer(handle).writerows(kept)
+        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS, restval="", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _plot_curves_quietly(metrics_path: Path, path: Path, title: str) -> None:
