@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from ferkit.atomic import atomic_write
 from ferkit.batch.work import ROW_FIELDS
 
 
@@ -65,11 +65,4 @@ class ResultStore:
     def _atomic_write(self, table, path: Path) -> None:
         import pyarrow.parquet as pq
 
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda tmp: pq.write_table(table, tmp))

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ferkit.atomic import atomic_write
 from ferkit.errors import DataError
 from ferkit.labels import SPLITS
 
@@ -108,7 +107,6 @@ class FerStore:
             path = path.with_suffix(".npz")
         if path.exists() and not force:
             raise DataError(f"{path}: already exists (use --force to overwrite)")
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {
             "images": self.images,
             "labels": self.labels,
@@ -119,15 +117,11 @@ class FerStore:
         if self.votes is not None:
             arrays["votes"] = self.votes
         arrays.update({f"attr_{name}": values for name, values in self.attributes.items()})
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as handle:
                 np.savez(handle, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+
+        return atomic_write(path, write)
 
 
 def load_store(path: str | Path) -> FerStore:

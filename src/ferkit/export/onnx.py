@@ -4,7 +4,6 @@ of the crop the metadata names and reads probabilities; the metadata says everyt
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 
 from ferkit import __version__
+from ferkit.atomic import atomic_write
 from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint
 
 METADATA_KEY = "ferkit"
@@ -87,17 +87,7 @@ def save_with_metadata(proto, metadata: dict, out: str | Path) -> Path:
     del proto.metadata_props[:]
     onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(metadata)})
     onnx.checker.check_model(proto)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name, suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        onnx.save(proto, tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return atomic_write(out, lambda tmp: onnx.save(proto, tmp))
 
 
 def read_metadata(path: str | Path) -> dict:

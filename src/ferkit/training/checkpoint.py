@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ferkit.atomic import atomic_write
 from ferkit.errors import FerkitError
 from ferkit.models import create_model
 
@@ -32,14 +31,7 @@ def restore_rng(state: dict, generator: torch.Generator) -> None:
 
 def save_checkpoint(payload: dict, path: Path) -> None:
     """Atomic: a run killed mid-save leaves the previous checkpoint intact."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_checkpoint(path: str | Path) -> dict:
