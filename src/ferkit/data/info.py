@@ -7,9 +7,30 @@ from pathlib import Path
 from ferkit.data.store import FerStore
 
 
+def _age_range_counts(store: FerStore) -> dict[str, dict[str, int]]:
+    """Age stores have a class per year: the table groups them into the ranges the runtime reports."""
+    from ferkit.labels import age_range
+
+    table = {}
+    for split, row in store.counts().items():
+        grouped: dict[str, int] = {}
+        for year, count in row.items():
+            grouped[age_range(int(year))] = grouped.get(age_range(int(year)), 0) + count
+        table[split] = grouped
+    return table
+
+
 def counts_table(store: FerStore) -> str:
+    if store.label_set == "age":
+        counts = _age_range_counts(store)
+        columns = list(next(iter(counts.values())))
+        return _format(counts, columns)
     counts = store.counts()
     columns = list(store.classes) + (["none"] if any("none" in row for row in counts.values()) else [])
+    return _format(counts, columns)
+
+
+def _format(counts: dict[str, dict[str, int]], columns: list[str]) -> str:
     width = max(len(c) for c in columns + ["total"]) + 1
     lines = [f"{'split':<12}" + "".join(f"{c:>{width}}" for c in columns) + f"{'total':>{width}}"]
     for split, row in counts.items():
