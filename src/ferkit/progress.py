@@ -48,7 +48,8 @@ class Progress:
             text = f"{self.desc} {self.count} {rate:,.1f} {self.unit}/s"
         if self.postfix:
             text += f" {self.postfix}"
-        self.stream.write(f"{text} elapsed {_clock(elapsed)}\x1b[K{end}" if self._interactive else f"{text} elapsed {_clock(elapsed)}{end}")
+        clear_rest = "\x1b[K" if self._interactive else ""  # wipe what a longer previous line left
+        self.stream.write(f"{text} elapsed {_clock(elapsed)}{clear_rest}{end}")
         self.stream.flush()
 
 
