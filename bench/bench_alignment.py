@@ -1,10 +1,12 @@
 """Does eye alignment help, and which crop margin matches the training faces? Measured, not assumed.
 
-FER2013 validation faces (PublicTest: selection data, never PrivateTest) are enlarged onto a larger canvas and
-turned by a known angle; the full runtime (detector -> crop -> classifier) then reads them with and without
-alignment and with several margins. The baseline is the same model on the untouched 48x48 crops.
+Validation faces (PublicTest: selection data, never PrivateTest) are enlarged onto a larger canvas and turned
+by a known angle; the full runtime (detector -> crop -> model) then reads them with and without alignment and
+with several margins. The baseline is the same model on the untouched crops. With an emotion store the score
+is accuracy; with an age store (UTKFace) it is the age model's mean absolute error in years.
 
     python bench/bench_alignment.py --store stores/fer2013.npz [--count 600] [--angles 0 15 30]
+    python bench/bench_alignment.py --store stores/utkface.npz --margins 0 0.15 0.3
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 from ferkit.data import load_store
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+from ferkit.runtime.detectors import create_detector
 
 
 def staged(face: np.ndarray, angle: float, scale: int = 3, canvas: int = 320) -> np.ndarray:
@@ -29,16 +32,33 @@ def staged(face: np.ndarray, angle: float, scale: int = 3, canvas: int = 320) ->
     return cv2.cvtColor(turned, cv2.COLOR_GRAY2BGR)
 
 
-def accuracy(analyzer: Analyzer, faces, labels, angle: float) -> tuple[float, float]:
-    """(accuracy over all faces counting misses as wrong, share of faces detected)."""
-    correct = found = 0
+def framing_margin(faces, scale: int = 3) -> tuple[float, int]:
+    """The crop margin that reproduces the training crop around the detector's box (median over faces)."""
+    detector = create_detector("yunet")
+    margins = []
+    for face in faces:
+        found = detector.detect(staged(face, 0, scale))
+        if found:
+            side = max(max(found, key=lambda f: f.width).width, max(found, key=lambda f: f.width).height)
+            margins.append((face.shape[0] * scale / side - 1) / 2)
+    return float(np.median(margins)), len(margins)
+
+
+def score(analyzer: Analyzer, faces, labels, angle: float, age: bool) -> tuple[float, float]:
+    """(accuracy counting misses as wrong, or age MAE over the detected faces; share of faces detected)."""
+    hits, errors, found = 0, [], 0
     for face, label in zip(faces, labels):
         result = analyzer.analyze(staged(face, angle))
-        if result.faces:
-            found += 1
-            best = max(result.faces, key=lambda f: f.bbox[2] - f.bbox[0])
-            correct += analyzer.classes.index(max(best.probabilities, key=best.probabilities.get)) == label
-    return correct / len(faces), found / len(faces)
+        if not result.faces:
+            continue
+        found += 1
+        best = max(result.faces, key=lambda f: f.bbox[2] - f.bbox[0])
+        if age:
+            errors.append(abs(best.age - label))
+        else:
+            hits += analyzer.classes.index(max(best.probabilities, key=best.probabilities.get)) == label
+    value = float(np.mean(errors)) if age else hits / len(faces)
+    return value, found / len(faces)
 
 
 def main() -> None:
@@ -48,17 +68,27 @@ def main() -> None:
     parser.add_argument("--angles", type=float, nargs="+", default=[0, 15, 30])
     parser.add_argument("--margins", type=float, nargs="+", default=[0.0, 0.1, 0.2, 0.3])
     parser.add_argument("--model")
+    parser.add_argument("--age-model")
     args = parser.parse_args()
     store = load_store(args.store).split("PublicTest")
+    age = store.label_set == "age"
     chosen = np.random.default_rng(0).choice(len(store), min(args.count, len(store)), replace=False)
     faces, labels = store.images[chosen], store.labels[chosen]
-    direct = Analyzer(model=args.model).recognizer.predict_prepared(faces).argmax(1)
-    print(f"{len(faces)} PublicTest faces; the model on the original 48x48 crops (baseline): {(direct == labels).mean():.4f}")
-    print(f"{'margin':>7}{'align':>7}" + "".join(f"{f'{a:g} deg':>16}" for a in args.angles) + "   (accuracy, detected)")
+    if age:
+        estimates = Analyzer(model=args.model, age_model=args.age_model).age_estimator.model.predict_prepared(faces)
+        baseline = f"MAE {np.abs(estimates @ np.arange(estimates.shape[1]) - labels).mean():.2f} years"
+    else:
+        direct = Analyzer(model=args.model).recognizer.predict_prepared(faces).argmax(1)
+        baseline = f"accuracy {(direct == labels).mean():.4f}"
+    print(f"{len(faces)} PublicTest faces; the model on the original crops (baseline): {baseline}")
+    margin, counted = framing_margin(faces)
+    print(f"margin that reproduces the training crop around YuNet's box: {margin:+.3f} (median of {counted} faces)")
+    print(f"{'margin':>7}{'align':>7}" + "".join(f"{f'{a:g} deg':>16}" for a in args.angles) +
+          f"   ({'age MAE' if age else 'accuracy'}, detected)")
     for margin in args.margins:
         for align in (False, True):
-            analyzer = Analyzer(AnalyzerOptions(margin=margin, align=align), model=args.model)
-            cells = [accuracy(analyzer, faces, labels, angle) for angle in args.angles]
+            analyzer = Analyzer(AnalyzerOptions(margin=margin, align=align), model=args.model, age_model=args.age_model)
+            cells = [score(analyzer, faces, labels, angle, age) for angle in args.angles]
             print(f"{margin:>7.2f}{str(align):>7}" + "".join(f"{acc:>9.4f} {seen:>5.2f}" for acc, seen in cells))
 
 

@@ -38,8 +38,9 @@ class AnalyzerOptions:
     detector: str = "yunet"
     confidence: float | None = None  # detector's own default when None
     min_face: int = 0  # pixels: smaller faces are not reported
-    # Both measured by bench/bench_alignment.py on FER2013 validation faces: the training crops are tight
-    # (wider margins lost accuracy) and levelling the eyes recovered most of what a 20-degree roll costs.
+    # Both measured by bench/bench_alignment.py on validation faces: FER2013's and UTKFace's training crops
+    # frame the face as YuNet's box does (margin ~0), wider crops lost accuracy, and levelling the eyes
+    # recovered most of what a 20-degree roll costs.
     margin: float = 0.0  # crop margin on each side, as a share of the box
     align: bool = True  # rotate crops so the eyes are level (where the detector gives landmarks)
     threshold: float = 0.0  # below this top probability, a face gets no emotion label
@@ -47,7 +48,6 @@ class AnalyzerOptions:
     detect_size: int = 1024  # photos larger than this (longest side) are detected on a downscaled copy
     threads: int = 0
     age: bool = True  # estimate an age range for every face (with the shipped age model, where present)
-    age_margin: float = 0.25  # UTKFace faces show the whole head: the age crop is looser than the emotion one
 
 
 class Analyzer:
@@ -80,8 +80,7 @@ class Analyzer:
         probabilities = self.recognizer.predict_faces(crops, self.options.ten_crop) if crops else []
         results = [self._face_result(index, face, row) for index, (face, row) in enumerate(zip(faces, probabilities))]
         if self.age_estimator and faces:
-            age_crops = [crop_face(image, face, self.options.age_margin, self.options.align) for face in faces]
-            for result, (age, span) in zip(results, self.age_estimator.estimate(age_crops)):
+            for result, (age, span) in zip(results, self.age_estimator.estimate(crops)):
                 result.age, result.age_range = age, span
         return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, results)
 
