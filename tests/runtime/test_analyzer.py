@@ -135,3 +135,19 @@ def test_cli_bad_options(samples, capsys):
     assert "unknown detector" in capsys.readouterr().err
     assert main(["analyze", str(samples / "photos" / "obama.jpg"), "--model", "missing.onnx"]) == 2
     assert "no such model file" in capsys.readouterr().err
+
+
+def test_every_face_gets_an_age_estimate_and_range(samples):
+    """End to end with the shipped age model: photo in, age and range out, in JSON and CSV alike."""
+    from ferkit.runtime.analyzer import DEFAULT_AGE_MODEL
+
+    assert DEFAULT_AGE_MODEL.is_file()
+    result = Analyzer().analyze_path(samples / "photos" / "obama_and_biden.jpg")
+    assert len(result.faces) == 3
+    ranges = {"0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"}
+    for face in result.to_dict()["faces"]:
+        assert 0 <= face["age"] <= 100 and face["age_range"] in ranges
+    adults = [f for f in result.faces if f.bbox[2] - f.bbox[0] > 150]
+    child = min(result.faces, key=lambda f: f.bbox[2] - f.bbox[0])
+    assert all(f.age > child.age for f in adults)  # the girl in the corner is read younger than both men
+    assert Analyzer(age=False).analyze_path(samples / "photos" / "obama.jpg").faces[0].age is None
