@@ -58,7 +58,10 @@ def cold_start(code: str, repeat: int = 3) -> float:
 
 FER_TIMER = """
 import json, statistics, sys, time, cv2
-from fer import FER
+try:
+    from fer import FER
+except ImportError:  # fer 25 moved the class
+    from fer.fer import FER
 detector = FER(mtcnn=False)
 result = {}
 for path in sys.argv[2:]:

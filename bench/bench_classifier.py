@@ -32,15 +32,18 @@ def crops_per_second(predict, batch: int, seconds: float, size: int) -> float:
 FER_TIMER = """
 import json, sys, time
 import numpy as np
-from fer import FER
-model = FER(mtcnn=False)._FER__emotion_classifier  # fer's Keras mini-Xception, 64x64 gray input
+try:
+    from fer import FER
+except ImportError:  # fer 25 moved the class
+    from fer.fer import FER
+detector = FER(mtcnn=False)
 rates = []
 for batch in (1, 64):
-    crops = np.random.default_rng(0).uniform(-1, 1, (batch, 64, 64, 1)).astype(np.float32)
-    model.predict(crops, verbose=0)
+    crops = np.random.default_rng(0).uniform(-1, 1, (batch, 64, 64)).astype(np.float32)  # fer's preprocessed input
+    detector._classify_emotions(crops)
     done, started = 0, time.perf_counter()
     while time.perf_counter() - started < float(sys.argv[1]):
-        model(crops, training=False)
+        detector._classify_emotions(crops)
         done += batch
     rates.append(done / (time.perf_counter() - started))
 print(json.dumps(rates))
