@@ -42,3 +42,14 @@ def test_emotion_vggnet_stages_and_six_classes():
 def test_unknown_model_names_the_known_ones():
     with pytest.raises(ConfigError, match="unknown model 'vgg99'.*vgg_khaireddin"):
         create_model("vgg99")
+
+
+def test_models_command_lists_architectures_and_shipped_models(capsys):
+    from ferkit.cli import main
+    from ferkit.runtime.models import shipped_emotion_models
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"\n{name} " in out for name in list_models())
+    for name in shipped_emotion_models():
+        assert f"  {name} " in out and "PrivateTest accuracy 0." in out

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch", reason="training needs the train extra (tor
 
 from ferkit.cli import main  # noqa: E402
 from ferkit.config import Config  # noqa: E402
+from ferkit.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from ferkit.training.data import LABEL_MODES  # noqa: E402
 from ferkit.training.trainer import train  # noqa: E402
 
@@ -62,10 +63,16 @@ def test_a_second_run_with_the_same_name_is_refused(tiny_store, tmp_path, capsys
 def test_finetune_trains_on_train_plus_val(tiny_store, tmp_path):
     base = [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}"]
     first = train(Config.load(None, [*base, "train.name=first"]), progress=False, final_report=False)
+    # A source trained on other pixel statistics: the tuned model must keep them, not re-measure its own.
+    source = load_checkpoint(first.run_dir / "best.pt")
+    source["meta"]["preprocessing"].update(mean=0.25, std=0.5)
+    save_checkpoint(source, tmp_path / "source.pt")
     tuned = Config.load(None, [*base, "train.name=tuned", "optim.lr=0.001"])
-    train(tuned, finetune=first.run_dir / "best.pt", progress=False, final_report=False)
+    train(tuned, finetune=tmp_path / "source.pt", progress=False, final_report=False)
     saved = Config.load(tmp_path / "tuned" / "config.yaml")
     assert saved.data.train_splits == ["Training", "PublicTest"] and saved.schedule.name == "cosine"
+    tuned_pixels = load_checkpoint(tmp_path / "tuned" / "last.pt")["meta"]["preprocessing"]
+    assert (tuned_pixels["mean"], tuned_pixels["std"]) == (0.25, 0.5)
 
 
 @pytest.mark.parametrize("mode", [m for m in LABEL_MODES if m != "age"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from ferkit.errors import FerkitError
@@ -50,7 +51,25 @@ def cmd_models(args) -> int:
         info = model_summary(name)
         print(f"{name:<18}{info['params_m']:>11.2f}{info['mflops']:>10.1f}{info['input_size']:>7}  {info['description']}")
     print("MFLOPs count a multiply-add as two operations, for one image at the input size.")
+    _print_shipped_models()
     return 0
+
+
+def _print_shipped_models() -> None:
+    from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS, shipped_emotion_models
+    from ferkit.runtime.recognizer import EmotionRecognizer
+
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return  # a training-only install: nothing to run the shipped models with
+    print(f"\nshipped emotion models (--model NAME; default {DEFAULT_EMOTION}):")
+    for name in shipped_emotion_models():
+        meta = EmotionRecognizer(EMOTION_MODELS[name]).meta
+        test = meta["metrics"].get("PrivateTest", {}).get("accuracy")
+        score = f"PrivateTest accuracy {test:.4f}" if test is not None else "not measured"
+        size = EMOTION_MODELS[name].stat().st_size / 1e6
+        print(f"  {name:<14}{meta['arch']:<12}{len(meta['classes'])} classes  {meta['weights']:<5} {size:5.1f} MB  {score}")
 
 
 def cmd_train(args) -> int:
@@ -69,11 +88,14 @@ SPLIT_ALIASES = {"val": "PublicTest", "test": "PrivateTest", "train": "Training"
 
 
 def load_predictor(path: str):
-    """An .onnx file runs on the torch-free runtime; anything else is a torch checkpoint or run folder."""
-    if str(path).endswith(".onnx"):
+    """A shipped model's name or an .onnx file runs on the torch-free runtime; anything else is a torch
+    checkpoint or run folder."""
+    from ferkit.runtime.models import EMOTION_MODELS, emotion_model_path
+
+    if str(path).endswith(".onnx") or path in EMOTION_MODELS:
         from ferkit.runtime.recognizer import EmotionRecognizer
 
-        return EmotionRecognizer(path)
+        return EmotionRecognizer(emotion_model_path(path))
     from ferkit.evaluation.predict import CheckpointPredictor
 
     return CheckpointPredictor(path)
@@ -113,7 +135,17 @@ def cmd_compare(args) -> int:
 def cmd_export(args) -> int:
     from ferkit.export.onnx import export_onnx
 
-    out = export_onnx(args.checkpoint, args.out, fp16_weights=args.fp16_weights)
+    if args.int8 and (args.fp16_weights or not args.store):
+        raise FerkitError("--int8 needs --store (its Training faces calibrate the quantiser) and no --fp16-weights")
+    if args.int8:
+        from ferkit.export.quantize import quantize_int8
+
+        # Quantise exactly what the fp16-weight export ships, so the two files differ only by int8.
+        with tempfile.TemporaryDirectory() as folder:
+            half = export_onnx(args.checkpoint, Path(folder) / "fp16.onnx", fp16_weights=True)
+            out = quantize_int8(half, args.out, args.store, count=args.calibration_count)
+    else:
+        out = export_onnx(args.checkpoint, args.out, fp16_weights=args.fp16_weights)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.store:
         from ferkit.evaluation.evaluate import evaluate_on_store
@@ -294,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class recall, macro-F1, confusion matrix")
-    evaluate.add_argument("model", help="checkpoint (.pt) or run folder")
+    evaluate.add_argument("model", help="checkpoint (.pt), run folder, .onnx file or shipped model name")
     evaluate.add_argument("--store", required=True)
     evaluate.add_argument("--split", default="test", help="test (PrivateTest), val (PublicTest) or a split name")
     evaluate.add_argument("--ten-crop", action="store_true")
@@ -303,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     compare = commands.add_parser("compare", help="several models side by side on one split")
-    compare.add_argument("models", nargs="+", help="checkpoints or run folders")
+    compare.add_argument("models", nargs="+", help="checkpoints, run folders, .onnx files or shipped model names")
     compare.add_argument("--store", required=True)
     compare.add_argument("--split", default="test")
     compare.add_argument("--ten-crop", action="store_true")
@@ -314,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("checkpoint")
     export.add_argument("--out", required=True)
     export.add_argument("--fp16-weights", action="store_true", help="store weights as fp16 (half the size; fp32 compute)")
+    export.add_argument("--int8", action="store_true", help="static int8 quantisation, calibrated on --store's Training faces")
+    export.add_argument("--calibration-count", type=int, default=512, help="Training faces that calibrate --int8")
     export.add_argument("--store", help="measure the ONNX on this store's PublicTest and PrivateTest and record it inside")
     export.set_defaults(func=cmd_export)
 
@@ -379,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="require this X-API-Key for uploads and deletes (or FERKIT_API_KEY)")
     serve.add_argument("--cors", help="comma-separated allowed origins")
     serve.add_argument("--workers", type=int, help="analyzers loaded for concurrent requests (default 2)")
-    serve.add_argument("--model", help="emotion model .onnx (default: the shipped one)")
+    serve.add_argument("--model", help="emotion model: a shipped name (fer2013, fer2013-int8, ferplus) or an .onnx file")
     serve.set_defaults(func=cmd_serve)
 
     sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
@@ -395,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_analyzer_options(parser) -> None:
     parser.add_argument("--detector", default="yunet", help="yunet (default), ssd, mtcnn, haar")
-    parser.add_argument("--model", help="emotion model .onnx (default: the shipped one)")
+    parser.add_argument("--model", help="emotion model: a shipped name (fer2013, fer2013-int8, ferplus) or an .onnx file")
     parser.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
     parser.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")
     parser.add_argument("--margin", type=float, default=0.0, help="crop margin per side, share of the box")

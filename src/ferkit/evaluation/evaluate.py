@@ -10,6 +10,9 @@ import json
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
+
 from ferkit.data import load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
@@ -26,8 +29,9 @@ def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTe
     part = part.subset(part.labels >= 0)
     if len(part) == 0:
         raise FerkitError(f"{store_path}: split {split} has no labelled images")
+    images = images_as_the_model_expects(part, predictor, store_path)
     started = time.perf_counter()
-    probabilities = predictor.predict_prepared(part.images, ten_crop)
+    probabilities = predictor.predict_prepared(images, ten_crop)
     seconds = time.perf_counter() - started
     if store.label_set == "age":
         attributes = part.attributes
@@ -37,6 +41,17 @@ def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTe
         report = classification_report(part.labels, probabilities.argmax(1), predictor.classes)
     timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
     return report, timing
+
+
+def images_as_the_model_expects(part, predictor, store_path) -> np.ndarray:
+    """Raw-pixel stores (FER+ PNGs) are equalised for a model trained on equalised faces, as the runtime
+    does with every crop; the reverse cannot be undone."""
+    wants_equalized = bool(predictor.preprocessing.get("equalize", False))
+    if wants_equalized == part.equalized:
+        return part.images
+    if part.equalized:
+        raise FerkitError(f"{store_path}: equalised images, but the model was trained on raw pixels")
+    return np.stack([cv2.equalizeHist(image) for image in part.images])
 
 
 def evaluate_checkpoint(checkpoint_path, store_path, split: str = "PrivateTest", ten_crops: bool = False):

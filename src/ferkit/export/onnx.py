@@ -81,6 +81,27 @@ def store_weights_as_fp16(proto) -> None:
     proto.graph.node.extend(nodes)
 
 
+def restore_fp32_weights(proto) -> None:
+    """Undo store_weights_as_fp16: the casts' fp32 outputs become initializers again (same values)."""
+    import onnx
+    from onnx import numpy_helper
+
+    halves = {i.name: i for i in proto.graph.initializer if i.name.endswith("__fp16")}
+    kept = []
+    for node in proto.graph.node:
+        if node.op_type == "Cast" and node.input[0] in halves:
+            weights = numpy_helper.to_array(halves.pop(node.input[0])).astype(np.float32)
+            proto.graph.initializer.append(numpy_helper.from_array(weights, node.output[0]))
+        else:
+            kept.append(node)
+    del proto.graph.node[:]
+    proto.graph.node.extend(kept)
+    survivors = [i for i in proto.graph.initializer if not i.name.endswith("__fp16")]
+    del proto.graph.initializer[:]
+    proto.graph.initializer.extend(survivors)
+    onnx.checker.check_model(proto)
+
+
 def save_with_metadata(proto, metadata: dict, out: str | Path) -> Path:
     import onnx
 

@@ -19,18 +19,12 @@ from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.crop import crop_face
 from ferkit.runtime.detectors import create_detector
 from ferkit.runtime.images import read_image
+from ferkit.runtime.models import AGE_MODEL, DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path
 from ferkit.runtime.recognizer import EmotionRecognizer
 from ferkit.runtime.results import Face, FaceResult, ImageResult
 
-WEIGHTS = Path(__file__).parent / "weights"
-DEFAULT_EMOTION_MODEL = WEIGHTS / "emotion" / "fer2013_vgg_fer.onnx"
-DEFAULT_AGE_MODEL = WEIGHTS / "age" / "utkface_age_vgg.onnx"
-
-
-def default_emotion_model() -> Path:
-    if not DEFAULT_EMOTION_MODEL.is_file():
-        raise FerkitError(f"the shipped emotion model is missing ({DEFAULT_EMOTION_MODEL}); pass --model FILE.onnx")
-    return DEFAULT_EMOTION_MODEL
+DEFAULT_EMOTION_MODEL = EMOTION_MODELS[DEFAULT_EMOTION]
+DEFAULT_AGE_MODEL = AGE_MODEL
 
 
 @dataclass
@@ -55,7 +49,7 @@ class Analyzer:
                  age_model: str | Path | None = None, **overrides):
         self.options = options or AnalyzerOptions(**overrides)
         self.detector = create_detector(self.options.detector, self.options.confidence)
-        self.recognizer = EmotionRecognizer(model or default_emotion_model(), threads=self.options.threads)
+        self.recognizer = EmotionRecognizer(emotion_model_path(model), threads=self.options.threads)
         self.age_estimator = None
         if self.options.age and (age_model or DEFAULT_AGE_MODEL.is_file()):
             self.age_estimator = AgeEstimator(age_model or DEFAULT_AGE_MODEL, threads=self.options.threads)

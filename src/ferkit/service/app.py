@@ -19,7 +19,8 @@ from sqlalchemy import text
 
 from ferkit import __version__
 from ferkit.errors import FerkitError
-from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions, default_emotion_model
+from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+from ferkit.runtime.models import emotion_model_path
 from ferkit.service.db import make_engine, make_sessions, migrate
 from ferkit.service.settings import Settings
 from ferkit.service.uploads import UploadError
@@ -31,7 +32,7 @@ class AnalyzerPool:
     """One Analyzer per worker and detector, lent out for one request at a time."""
 
     def __init__(self, model: str | None, workers: int):
-        self.model = model or str(default_emotion_model())
+        self.model = str(emotion_model_path(model))
         self.pools: dict[str, queue.Queue] = {}
         self.workers = workers
         self.model_version = ""
@@ -46,7 +47,7 @@ class AnalyzerPool:
                 analyzer = Analyzer(AnalyzerOptions(detector=detector, threads=1), model=self.model)
                 pool.put(analyzer)
             meta = analyzer.recognizer.meta
-            self.model_version = f"{meta['arch']}-{meta['data_hash']}"
+            self.model_version = f"{meta['arch']}-{meta['weights']}-{meta['data_hash']}"
             self.classes = analyzer.classes
             self.pools[detector] = pool
         return self.pools[detector]

@@ -240,7 +240,11 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
         trainer.load_state(state)
         print(f"resuming {run_dir} after epoch {trainer.epoch}", flush=True)
     elif finetune:
-        trainer.model.load_state_dict(ckpt.load_checkpoint(finetune)["model"])
+        source = ckpt.load_checkpoint(finetune)
+        trainer.model.load_state_dict(source["model"])
+        # The weights were learnt on the source's pixel statistics: keep them, not those of the larger set.
+        source_pixels = {key: source["meta"]["preprocessing"][key] for key in ("mean", "std")}
+        trainer.meta["preprocessing"] = {**trainer.meta["preprocessing"], **source_pixels}
     result = trainer.fit(stop_after)
     if final_report and result.epochs_done == config.train.epochs and trainer.rank == 0:
         from ferkit.evaluation.evaluate import report_run

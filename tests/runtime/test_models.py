@@ -1,0 +1,38 @@
+"""Shipped models by name: every registry entry is in the package and loads with its own metadata."""
+
+import pytest
+
+from ferkit.cli import main
+from ferkit.errors import FerkitError
+from ferkit.labels import FER2013_CLASSES
+from ferkit.runtime.analyzer import Analyzer
+from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path
+from ferkit.runtime.recognizer import EmotionRecognizer
+
+EXPECTED_CLASSES = {"fer2013": FER2013_CLASSES, "fer2013-int8": FER2013_CLASSES}
+
+
+@pytest.mark.parametrize("name", EMOTION_MODELS)
+def test_every_registered_model_is_shipped_and_self_describing(name):
+    path = emotion_model_path(name)
+    assert path.is_file() and path.stat().st_size <= 30 * 1024 * 1024
+    recognizer = EmotionRecognizer(path)
+    assert recognizer.classes == tuple(EXPECTED_CLASSES[name])
+    assert {"PublicTest", "PrivateTest"} <= set(recognizer.meta["metrics"])
+
+
+def test_default_and_paths_resolve(tmp_path):
+    assert emotion_model_path(None) == EMOTION_MODELS[DEFAULT_EMOTION]
+    assert emotion_model_path(tmp_path / "mine.onnx") == tmp_path / "mine.onnx"
+
+
+def test_unknown_name_is_a_clear_error(capsys):
+    with pytest.raises(FerkitError, match="unknown model 'fer2014'.*fer2013"):
+        emotion_model_path("fer2014")
+    assert main(["analyze", "x.jpg", "--model", "fer2014"]) == 2
+    assert "unknown model" in capsys.readouterr().err
+
+
+def test_analyzer_takes_a_name():
+    analyzer = Analyzer(model="fer2013", age=False)
+    assert analyzer.recognizer.path == EMOTION_MODELS["fer2013"] and analyzer.classes == FER2013_CLASSES
