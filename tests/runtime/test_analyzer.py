@@ -105,6 +105,20 @@ def test_annotation_keeps_size_and_draws(analyzer, samples):
     assert drawn.shape == image.shape and (drawn != image).any()
 
 
+def test_labels_stay_inside_the_image_and_do_not_cover_each_other():
+    from ferkit.runtime.draw import place_label
+
+    placed = []
+    shape = (300, 400, 3)
+    # Two faces side by side near the top and one at the right edge: the naive spots collide or overflow.
+    for bbox in [(100, 30, 160, 90), (150, 40, 210, 100), (370, 200, 400, 240)]:
+        box = place_label(bbox, (120, 20), shape, placed)
+        assert 0 <= box[0] and box[2] <= shape[1] and 0 <= box[1] and box[3] <= shape[0]
+        assert not any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in placed)
+        placed.append(box)
+    assert placed[2][2] == 400  # pulled left to fit, not cut off
+
+
 def test_cli_outputs_and_partial_failure(samples, tmp_path, capsys):
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     photos = [str(samples / "photos" / n) for n in ("obama.jpg", "kit_with_rose.jpg")]

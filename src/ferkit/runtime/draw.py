@@ -25,14 +25,36 @@ def annotate(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
     canvas = image.copy()
     scale = max(min(canvas.shape[:2]) / 700, 0.45)
     thickness = max(int(round(2 * scale)), 1)
+    placed: list[tuple[int, int, int, int]] = []
     for face in faces:
         colour = COLOURS.get(face.emotion or "", (160, 160, 160))
         x1, y1, x2, y2 = face.bbox
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness)
         text = f"#{face.face_id} {label_text(face)}"
         (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, thickness)
-        top = y1 - height - baseline - 4 if y1 - height - baseline - 4 >= 0 else y2  # below the box at the top edge
-        cv2.rectangle(canvas, (x1, top), (x1 + width + 4, top + height + baseline + 4), colour, cv2.FILLED)
-        cv2.putText(canvas, text, (x1 + 2, top + height + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0),
+        left, top, right, bottom = place_label(face.bbox, (width + 4, height + baseline + 4), canvas.shape, placed)
+        placed.append((left, top, right, bottom))
+        cv2.rectangle(canvas, (left, top), (right, bottom), colour, cv2.FILLED)
+        cv2.putText(canvas, text, (left + 2, top + height + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0),
                     thickness, cv2.LINE_AA)
     return canvas
+
+
+def place_label(bbox, size: tuple[int, int], shape, placed: list) -> tuple[int, int, int, int]:
+    """Where a label goes: above the box, else below it, else just inside its top; always within the
+    image, and in the first of those spots that hides no label already drawn (faces side by side in a
+    group photo would otherwise cover each other's text)."""
+    x1, y1, _, y2 = bbox
+    width, height = size
+    left = max(min(x1, shape[1] - width), 0)
+    spots = [y1 - height, y2, y1]
+    inside = [top for top in spots if 0 <= top <= shape[0] - height] or [max(min(y1, shape[0] - height), 0)]
+    for top in inside:
+        box = (left, top, left + width, top + height)
+        if not any(_overlap(box, other) for other in placed):
+            return box
+    return (left, inside[0], left + width, inside[0] + height)
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
