@@ -4,12 +4,12 @@ import pytest
 
 from ferkit.cli import main
 from ferkit.errors import FerkitError
-from ferkit.labels import FER2013_CLASSES
+from ferkit.labels import FER2013_CLASSES, FERPLUS_CLASSES
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path
 from ferkit.runtime.recognizer import EmotionRecognizer
 
-EXPECTED_CLASSES = {"fer2013": FER2013_CLASSES, "fer2013-int8": FER2013_CLASSES}
+EXPECTED_CLASSES = {"fer2013": FER2013_CLASSES, "fer2013-int8": FER2013_CLASSES, "ferplus": FERPLUS_CLASSES}
 
 
 @pytest.mark.parametrize("name", EMOTION_MODELS)
@@ -34,5 +34,5 @@ def test_unknown_name_is_a_clear_error(capsys):
 
 
 def test_analyzer_takes_a_name():
-    analyzer = Analyzer(model="fer2013", age=False)
-    assert analyzer.recognizer.path == EMOTION_MODELS["fer2013"] and analyzer.classes == FER2013_CLASSES
+    analyzer = Analyzer(model="ferplus", age=False)
+    assert analyzer.recognizer.path == EMOTION_MODELS["ferplus"] and analyzer.classes == FERPLUS_CLASSES

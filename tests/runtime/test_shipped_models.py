@@ -9,11 +9,13 @@ from ferkit.runtime.models import AGE_MODEL, EMOTION_MODELS
 from ferkit.runtime.recognizer import EmotionRecognizer
 
 # The stores the shipped models were measured on, as `ferkit data prepare` makes them from the shared archives.
-STORES = {"fer2013": ("fer2013-images.tar.gz", {}), "utkface": ("utkface-96px.tar.gz", {})}
+STORES = {"fer2013": ("fer2013-images.tar.gz", {}), "ferplus": ("ferplus.tar.gz", {"equalize": True}),
+          "utkface": ("utkface-96px.tar.gz", {})}
 # name -> (file, store, the metric recorded in the file)
 SHIPPED = {
     "fer2013": (EMOTION_MODELS["fer2013"], "fer2013", "accuracy"),
     "fer2013-int8": (EMOTION_MODELS["fer2013-int8"], "fer2013", "accuracy"),
+    "ferplus": (EMOTION_MODELS["ferplus"], "ferplus", "accuracy"),
     "age": (AGE_MODEL, "utkface", "mae"),
 }
 assert set(EMOTION_MODELS) < set(SHIPPED), "a registered model without a reproduction test"
