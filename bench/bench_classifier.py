@@ -2,7 +2,7 @@
 model(s), against the `fer` package's classifier measured in the same run where it installs (fer needs
 TensorFlow: pass the python of its own environment with --fer-python).
 
-    python bench/bench_classifier.py [--models a.onnx b.onnx] [--seconds 5] [--threads 2] [--fer-python PATH]
+    python bench/bench_classifier.py [--models fer2013-int8 mine.onnx ens.json] [--seconds 5] [--threads 2] [--fer-python PATH]
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.runtime.analyzer import DEFAULT_EMOTION_MODEL
-from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.models import load_emotion_model, shipped_emotion_models
 
 
 def crops_per_second(predict, batch: int, seconds: float, size: int) -> float:
@@ -60,7 +59,8 @@ def fer_package_rates(python: str, seconds: float) -> list[float] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*", type=Path, default=sorted(DEFAULT_EMOTION_MODEL.parent.glob("*.onnx")))
+    parser.add_argument("--models", nargs="*", default=shipped_emotion_models(),
+                        help="shipped model names, ONNX files or ensemble manifests (default: every shipped model)")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--fer-python", help="python of an environment where `pip install fer` worked")
@@ -69,11 +69,11 @@ def main() -> None:
     baseline_rates = fer_package_rates(args.fer_python, args.seconds) if args.fer_python else None
     if baseline_rates:
         print(f"{'fer package (baseline)':<34}{baseline_rates[0]:>17.0f}{baseline_rates[1]:>18.0f}")
-    for path in args.models:
-        recognizer = EmotionRecognizer(path, threads=args.threads)
+    for model in args.models:
+        recognizer = load_emotion_model(model, threads=args.threads)
         rates = [crops_per_second(recognizer.predict_prepared, b, args.seconds, recognizer.image_size) for b in (1, 64)]
         ratio = f"  ({rates[0] / baseline_rates[0]:.1f}x / {rates[1] / baseline_rates[1]:.1f}x fer)" if baseline_rates else ""
-        print(f"{path.name:<34}{rates[0]:>17.0f}{rates[1]:>18.0f}{ratio}")
+        print(f"{Path(model).name:<34}{rates[0]:>17.0f}{rates[1]:>18.0f}{ratio}")
     if not baseline_rates:
         print("fer package: no comparison (give --fer-python); aim >= 1,000 crops/s at batch 64")
 

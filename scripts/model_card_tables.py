@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ferkit.runtime.models import emotion_model_path
-from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.models import emotion_model_path, load_emotion_model
 
 VIEWS = [("PublicTest", "centre"), ("PublicTest-tencrop", "ten"), ("PrivateTest", "centre"), ("PrivateTest-tencrop", "ten")]
 
@@ -35,9 +34,9 @@ def recall_table(metrics: dict) -> list[str]:
 
 def main(names: list[str]) -> None:
     for name in names:
-        path = emotion_model_path(name)
-        meta = EmotionRecognizer(path).meta
-        print(f"## {name}: {path.name} ({meta['arch']}, {meta['weights']} weights, {path.stat().st_size / 1e6:.1f} MB)\n")
+        recognizer = load_emotion_model(name)
+        meta, megabytes = recognizer.meta, sum(f.stat().st_size for f in recognizer.files) / 1e6
+        print(f"## {name}: {emotion_model_path(name).name} ({meta['arch']}, {meta['weights']} weights, {megabytes:.1f} MB)\n")
         print("\n".join(results_table(meta["metrics"])), "\n")
         print("\n".join(recall_table(meta["metrics"])), "\n")
 

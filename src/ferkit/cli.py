@@ -9,6 +9,10 @@ import tempfile
 from pathlib import Path
 
 from ferkit.errors import FerkitError
+from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS
+
+MODEL_HELP = (f"emotion model: a shipped name ({', '.join(EMOTION_MODELS)}; default {DEFAULT_EMOTION}), "
+              "an .onnx file or an ensemble .json")
 
 
 def cmd_data_prepare(args) -> int:
@@ -56,8 +60,7 @@ def cmd_models(args) -> int:
 
 
 def _print_shipped_models() -> None:
-    from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS, shipped_emotion_models
-    from ferkit.runtime.recognizer import EmotionRecognizer
+    from ferkit.runtime.models import DEFAULT_EMOTION, load_emotion_model, shipped_emotion_models
 
     try:
         import onnxruntime  # noqa: F401
@@ -65,11 +68,12 @@ def _print_shipped_models() -> None:
         return  # a training-only install: nothing to run the shipped models with
     print(f"\nshipped emotion models (--model NAME; default {DEFAULT_EMOTION}):")
     for name in shipped_emotion_models():
-        meta = EmotionRecognizer(EMOTION_MODELS[name]).meta
+        recognizer = load_emotion_model(name)
+        meta = recognizer.meta
         test = meta["metrics"].get("PrivateTest", {}).get("accuracy")
         score = f"PrivateTest accuracy {test:.4f}" if test is not None else "not measured"
-        size = EMOTION_MODELS[name].stat().st_size / 1e6
-        print(f"  {name:<14}{meta['arch']:<12}{len(meta['classes'])} classes  {meta['weights']:<5} {size:5.1f} MB  {score}")
+        size = sum(path.stat().st_size for path in recognizer.files) / 1e6
+        print(f"  {name:<18}{meta['arch']:<28}{len(meta['classes'])} classes  {meta['weights']:<5} {size:5.1f} MB  {score}")
 
 
 def cmd_train(args) -> int:
@@ -88,14 +92,12 @@ SPLIT_ALIASES = {"val": "PublicTest", "test": "PrivateTest", "train": "Training"
 
 
 def load_predictor(path: str):
-    """A shipped model's name or an .onnx file runs on the torch-free runtime; anything else is a torch
-    checkpoint or run folder."""
-    from ferkit.runtime.models import EMOTION_MODELS, emotion_model_path
+    """A shipped model's name, an .onnx file or an ensemble .json runs on the torch-free runtime; anything
+    else is a torch checkpoint or run folder."""
+    from ferkit.runtime.models import EMOTION_MODELS, MODEL_SUFFIXES, load_emotion_model
 
-    if str(path).endswith(".onnx") or path in EMOTION_MODELS:
-        from ferkit.runtime.recognizer import EmotionRecognizer
-
-        return EmotionRecognizer(emotion_model_path(path))
+    if Path(path).suffix in MODEL_SUFFIXES or path in EMOTION_MODELS:
+        return load_emotion_model(path)
     from ferkit.evaluation.predict import CheckpointPredictor
 
     return CheckpointPredictor(path)
@@ -148,19 +150,35 @@ def cmd_export(args) -> int:
         out = export_onnx(args.checkpoint, args.out, fp16_weights=args.fp16_weights)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.store:
-        from ferkit.evaluation.evaluate import evaluate_on_store
         from ferkit.export.onnx import write_metrics
         from ferkit.runtime.recognizer import EmotionRecognizer
 
-        metrics = {}
-        for split in ("PublicTest", "PrivateTest"):
-            for ten_crop in (False, True):
-                report, _ = evaluate_on_store(EmotionRecognizer(out), args.store, split, ten_crop)
-                tag = f"{split}{'-tencrop' if ten_crop else ''}"
-                metrics[tag] = {k: v for k, v in report.to_dict().items() if k != "confusion"}
-                print(f"{tag:<22} {report.summary()}")
-        write_metrics(out, metrics)
+        write_metrics(out, _test_metrics(EmotionRecognizer(out), args.store))
     return 0
+
+
+def cmd_ensemble(args) -> int:
+    from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest
+
+    ensemble = EnsembleRecognizer.from_files(args.members)
+    metrics = _test_metrics(ensemble, args.store) if args.store else {}
+    out = write_manifest(args.members, args.out, metrics)
+    print(f"wrote {out}: {ensemble.meta['arch']} ({len(args.members)} members)")
+    return 0
+
+
+def _test_metrics(predictor, store: str) -> dict:
+    """Both test splits, centre and ten crops: what a shipped file records about itself."""
+    from ferkit.evaluation.evaluate import evaluate_on_store
+
+    metrics = {}
+    for split in ("PublicTest", "PrivateTest"):
+        for ten_crop in (False, True):
+            report, _ = evaluate_on_store(predictor, store, split, ten_crop)
+            tag = f"{split}{'-tencrop' if ten_crop else ''}"
+            metrics[tag] = {k: v for k, v in report.to_dict().items() if k != "confusion"}
+            print(f"{tag:<22} {report.summary()}")
+    return metrics
 
 
 def cmd_export_mtcnn(args) -> int:
@@ -351,6 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--store", help="measure the ONNX on this store's PublicTest and PrivateTest and record it inside")
     export.set_defaults(func=cmd_export)
 
+    ensemble = commands.add_parser("ensemble", help="several ONNX models -> one averaged model (a JSON manifest)")
+    ensemble.add_argument("members", nargs="+", help="ferkit ONNX files over the same classes, in the manifest's folder")
+    ensemble.add_argument("--out", required=True, help="the manifest to write (.json)")
+    ensemble.add_argument("--store", help="measure the ensemble on this store's test splits and record it inside")
+    ensemble.set_defaults(func=cmd_ensemble)
+
     analyze = commands.add_parser("analyze", help="detect faces in photos and classify their emotions")
     analyze.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     _add_analyzer_options(analyze)
@@ -413,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="require this X-API-Key for uploads and deletes (or FERKIT_API_KEY)")
     serve.add_argument("--cors", help="comma-separated allowed origins")
     serve.add_argument("--workers", type=int, help="analyzers loaded for concurrent requests (default 2)")
-    serve.add_argument("--model", help="emotion model: a shipped name (fer2013, fer2013-int8, ferplus) or an .onnx file")
+    serve.add_argument("--model", help=MODEL_HELP)
     serve.set_defaults(func=cmd_serve)
 
     sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
@@ -429,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_analyzer_options(parser) -> None:
     parser.add_argument("--detector", default="yunet", help="yunet (default), ssd, mtcnn, haar")
-    parser.add_argument("--model", help="emotion model: a shipped name (fer2013, fer2013-int8, ferplus) or an .onnx file")
+    parser.add_argument("--model", help=MODEL_HELP)
     parser.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
     parser.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")
     parser.add_argument("--margin", type=float, default=0.0, help="crop margin per side, share of the box")

@@ -6,17 +6,16 @@ from ferkit.cli import main
 from ferkit.errors import FerkitError
 from ferkit.labels import FER2013_CLASSES, FERPLUS_CLASSES
 from ferkit.runtime.analyzer import Analyzer
-from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path
-from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path, load_emotion_model
 
-EXPECTED_CLASSES = {"fer2013": FER2013_CLASSES, "fer2013-int8": FER2013_CLASSES, "ferplus": FERPLUS_CLASSES}
+EXPECTED_CLASSES = {"fer2013": FER2013_CLASSES, "fer2013-int8": FER2013_CLASSES, "ferplus": FERPLUS_CLASSES,
+                    "fer2013-ensemble": FER2013_CLASSES}
 
 
 @pytest.mark.parametrize("name", EMOTION_MODELS)
 def test_every_registered_model_is_shipped_and_self_describing(name):
-    path = emotion_model_path(name)
-    assert path.is_file() and path.stat().st_size <= 30 * 1024 * 1024
-    recognizer = EmotionRecognizer(path)
+    recognizer = load_emotion_model(name)
+    assert all(path.stat().st_size <= 30 * 1024 * 1024 for path in recognizer.files)
     assert recognizer.classes == tuple(EXPECTED_CLASSES[name])
     assert {"PublicTest", "PrivateTest"} <= set(recognizer.meta["metrics"])
 

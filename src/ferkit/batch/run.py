@@ -11,8 +11,7 @@ from ferkit.batch.inputs import list_inputs
 from ferkit.batch.store import ResultStore
 from ferkit.errors import FerkitError
 from ferkit.progress import Progress
-from ferkit.runtime.models import emotion_model_path
-from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.models import load_emotion_model
 
 ENGINES = ("local", "ray")
 
@@ -38,7 +37,7 @@ def run_batch(source: str, out: str | Path, *, engine: str = "local", address: s
     if workers < 1 or every < 1 or chunk < 1:
         raise FerkitError("--workers, --every and chunk size must be 1 or more")
     paths = list_inputs(source)
-    classes = list(EmotionRecognizer(emotion_model_path(model)).classes)
+    classes = list(load_emotion_model(model).classes)
     store = ResultStore(out, classes)
     done = store.done_paths()
     todo = [p for p in paths if p not in done]

@@ -19,8 +19,7 @@ from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.crop import crop_face
 from ferkit.runtime.detectors import create_detector
 from ferkit.runtime.images import read_image
-from ferkit.runtime.models import AGE_MODEL, DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path
-from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.models import AGE_MODEL, DEFAULT_EMOTION, EMOTION_MODELS, load_emotion_model
 from ferkit.runtime.results import Face, FaceResult, ImageResult
 
 DEFAULT_EMOTION_MODEL = EMOTION_MODELS[DEFAULT_EMOTION]
@@ -49,7 +48,7 @@ class Analyzer:
                  age_model: str | Path | None = None, **overrides):
         self.options = options or AnalyzerOptions(**overrides)
         self.detector = create_detector(self.options.detector, self.options.confidence)
-        self.recognizer = EmotionRecognizer(emotion_model_path(model), threads=self.options.threads)
+        self.recognizer = load_emotion_model(model, threads=self.options.threads)
         self.age_estimator = None
         if self.options.age and (age_model or DEFAULT_AGE_MODEL.is_file()):
             self.age_estimator = AgeEstimator(age_model or DEFAULT_AGE_MODEL, threads=self.options.threads)

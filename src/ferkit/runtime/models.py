@@ -1,4 +1,5 @@
-"""The models shipped inside the package, by name: `--model ferplus` or a path to any ferkit ONNX file."""
+"""The models shipped inside the package, by name: `--model ferplus`, or a path to any ferkit ONNX file or
+ensemble manifest."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ EMOTION_MODELS = {
     "fer2013-int8": WEIGHTS / "emotion" / "fer2013_vgg_fer_int8.onnx",
     "ferplus": WEIGHTS / "emotion" / "ferplus_vgg_fer.onnx",  # FER+'s 8 classes (contempt too); fp16 weights
 }
+MODEL_SUFFIXES = (".onnx", ".json")
 DEFAULT_EMOTION = "fer2013-int8"
 AGE_MODEL = WEIGHTS / "age" / "utkface_age_vgg.onnx"
 
@@ -26,9 +28,21 @@ def emotion_model_path(model: str | Path | None = None) -> Path:
             raise FerkitError(f"the shipped model {name!r} is missing from this install ({path}); pass --model FILE.onnx")
         return path
     path = Path(name)
-    if path.suffix != ".onnx" and not path.exists():
-        raise FerkitError(f"unknown model {name!r}: give an .onnx file or one of {', '.join(shipped_emotion_models())}")
+    if path.suffix not in MODEL_SUFFIXES and not path.exists():
+        raise FerkitError(f"unknown model {name!r}: give an .onnx file, an ensemble .json "
+                          f"or one of {', '.join(shipped_emotion_models())}")
     return path
+
+
+def load_emotion_model(model: str | Path | None = None, threads: int = 0):
+    """A shipped name, an ONNX file or an ensemble manifest -> a recognizer (EmotionRecognizer interface)."""
+    from ferkit.runtime.ensemble import EnsembleRecognizer
+    from ferkit.runtime.recognizer import EmotionRecognizer
+
+    path = emotion_model_path(model)
+    if path.suffix == ".json":
+        return EnsembleRecognizer.load(path, threads=threads)
+    return EmotionRecognizer(path, threads=threads)
 
 
 def shipped_emotion_models() -> list[str]:

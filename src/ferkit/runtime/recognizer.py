@@ -39,6 +39,10 @@ class EmotionRecognizer:
     def image_size(self) -> int:
         return self.preprocessing["image_size"]
 
+    @property
+    def files(self) -> list[Path]:
+        return [self.path]
+
     def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
         """Face crops (any size, gray or BGR) -> (N, classes) probabilities."""
         faces = prepare_faces(crops, self.image_size, self.preprocessing["equalize"])

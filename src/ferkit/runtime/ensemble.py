@@ -1,0 +1,133 @@
+"""Several ferkit ONNX models over the same classes, their probabilities averaged.
+
+An ensemble is a small JSON manifest beside its member files: their names and SHA-256 digests (the recorded
+metrics hold only for those exact files) and the metrics measured when it was made. Each member keeps its own
+preprocessing (input size, crops), so networks of different geometry can be combined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.atomic import atomic_write
+from ferkit.errors import FerkitError
+from ferkit.runtime.recognizer import EmotionRecognizer
+
+MANIFEST_KIND = "ferkit-ensemble"
+
+
+class EnsembleRecognizer:
+    """The EmotionRecognizer interface over an ensemble manifest."""
+
+    def __init__(self, members: list[EmotionRecognizer], metrics: dict | None = None, path: Path | None = None):
+        self.members = members
+        self.path = path
+        self.classes: tuple[str, ...] = _common_classes(members)
+        self.meta = _ensemble_meta(members, metrics or {})
+        self.preprocessing: dict = self.meta["preprocessing"]
+
+    @classmethod
+    def load(cls, manifest_path: str | Path, threads: int = 0) -> EnsembleRecognizer:
+        path = Path(manifest_path)
+        manifest = read_manifest(path)
+        try:
+            members = [_load_member(path.parent, entry, threads) for entry in manifest["members"]]
+            return cls(members, manifest.get("metrics", {}), path)
+        except FerkitError as error:
+            raise FerkitError(f"{path}: {error}") from None
+
+    @classmethod
+    def from_files(cls, paths: list[str | Path], threads: int = 0) -> EnsembleRecognizer:
+        return cls([EmotionRecognizer(path, threads=threads) for path in paths])
+
+    @property
+    def image_size(self) -> int:
+        return self.preprocessing["image_size"]
+
+    @property
+    def files(self) -> list[Path]:
+        manifest = [self.path] if self.path else []
+        return manifest + [member.path for member in self.members]
+
+    def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
+        return np.mean([member.predict_faces(crops, ten_crop) for member in self.members], axis=0)
+
+    def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False) -> np.ndarray:
+        return np.mean([member.predict_prepared(faces, ten_crop) for member in self.members], axis=0)
+
+
+def write_manifest(members: list[str | Path], out: str | Path, metrics: dict | None = None) -> Path:
+    """Members are stored relative to the manifest, so the folder can move as a whole."""
+    out = Path(out).resolve()
+    if out.suffix != ".json":
+        raise FerkitError(f"{out}: an ensemble manifest is a .json file")
+    entries = []
+    for member in members:
+        member = Path(member).resolve()
+        if member.parent != out.parent:
+            raise FerkitError(f"{member}: ensemble members must sit in the manifest's folder ({out.parent})")
+        entries.append({"file": member.name, "sha256": file_sha256(member)})
+    manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}}
+    return atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
+
+
+def read_manifest(path: Path) -> dict:
+    if not path.is_file():
+        raise FerkitError(f"{path}: no such ensemble file")
+    try:
+        manifest = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise FerkitError(f"{path}: not an ensemble manifest ({error})") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND or not _valid_members(manifest.get("members")):
+        raise FerkitError(f"{path}: not an ensemble manifest (make one with `ferkit ensemble`)")
+    return manifest
+
+
+def _valid_members(entries) -> bool:
+    return bool(entries) and isinstance(entries, list) and all(
+        isinstance(entry, dict) and isinstance(entry.get("file"), str) and isinstance(entry.get("sha256"), str)
+        for entry in entries)
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _load_member(folder: Path, entry: dict, threads: int) -> EmotionRecognizer:
+    path = folder / entry["file"]
+    if not path.is_file():
+        raise FerkitError(f"member {entry['file']} is missing")
+    if file_sha256(path) != entry["sha256"]:
+        raise FerkitError(f"member {entry['file']} is not the file this ensemble was measured with (its SHA-256 differs)")
+    return EmotionRecognizer(path, threads=threads)
+
+
+def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:
+    if not members:
+        raise FerkitError("an ensemble needs at least one member")
+    if len({member.classes for member in members}) > 1:
+        raise FerkitError("ensemble members predict different classes: "
+                          + "; ".join(f"{m.path.name}: {', '.join(m.classes)}" for m in members))
+    if len({bool(member.preprocessing["equalize"]) for member in members}) > 1:
+        raise FerkitError("ensemble members disagree on histogram equalisation")
+    return members[0].classes
+
+
+def _ensemble_meta(members: list[EmotionRecognizer], metrics: dict) -> dict:
+    """What a single model's metadata says, so listings and the service can describe an ensemble too."""
+    first = members[0].meta
+    return {
+        "arch": "+".join(member.meta["arch"] for member in members),
+        "classes": list(first["classes"]),
+        "label_set": first.get("label_set"),
+        "preprocessing": {"image_size": max(m.image_size for m in members),
+                          "equalize": bool(first["preprocessing"]["equalize"])},
+        "data_hash": "+".join(sorted({member.meta["data_hash"] for member in members})),
+        "weights": "+".join(sorted({member.meta["weights"] for member in members})),
+        "metrics": metrics,
+        "members": [member.path.name for member in members],
+    }

@@ -1,0 +1,91 @@
+"""Ensembles: several ONNX files averaged behind the recognizer interface, made and checked by a manifest."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from ferkit.cli import main
+from ferkit.errors import FerkitError
+from ferkit.runtime.analyzer import Analyzer
+from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest
+from ferkit.runtime.models import EMOTION_MODELS, load_emotion_model
+from ferkit.runtime.recognizer import EmotionRecognizer
+
+
+@pytest.fixture
+def members(tmp_path):
+    """Two different 7-class networks and one 8-class one, copied beside where the manifest will go."""
+    names = {"a.onnx": "fer2013", "b.onnx": "fer2013-int8", "plus.onnx": "ferplus"}
+    for file, model in names.items():
+        shutil.copy(EMOTION_MODELS[model], tmp_path / file)
+    return tmp_path
+
+
+def test_the_ensemble_averages_its_members(members):
+    manifest = write_manifest([members / "a.onnx", members / "b.onnx"], members / "ens.json")
+    ensemble = load_emotion_model(manifest)
+    faces = np.random.default_rng(0).integers(0, 256, (12, 48, 48), dtype=np.uint8)
+    a, b = (EmotionRecognizer(members / f).predict_prepared(faces) for f in ("a.onnx", "b.onnx"))
+    assert np.allclose(ensemble.predict_prepared(faces), (a + b) / 2, atol=1e-6)
+    ten_a = EmotionRecognizer(members / "a.onnx").predict_prepared(faces, ten_crop=True)
+    ten_b = EmotionRecognizer(members / "b.onnx").predict_prepared(faces, ten_crop=True)
+    assert np.allclose(ensemble.predict_prepared(faces, ten_crop=True), (ten_a + ten_b) / 2, atol=1e-6)
+    assert ensemble.classes == EmotionRecognizer(members / "a.onnx").classes
+    assert ensemble.files == [manifest, members / "a.onnx", members / "b.onnx"]
+
+
+def test_cli_records_metrics_that_evaluate_reproduces(members, tiny_store, tmp_path, capsys):
+    out = members / "ens.json"
+    assert main(["ensemble", str(members / "a.onnx"), str(members / "b.onnx"), "--out", str(out),
+                 "--store", str(tiny_store)]) == 0
+    recorded = json.loads(out.read_text())["metrics"]
+    assert {"PublicTest", "PrivateTest", "PublicTest-tencrop", "PrivateTest-tencrop"} == set(recorded)
+    assert main(["evaluate", str(out), "--store", str(tiny_store), "--json", str(tmp_path / "m.json")]) == 0
+    measured = json.loads((tmp_path / "m.json").read_text())
+    assert measured["accuracy"] == pytest.approx(recorded["PrivateTest"]["accuracy"], abs=1e-12)
+
+
+def test_a_changed_member_is_refused(members):
+    manifest = write_manifest([members / "a.onnx", members / "b.onnx"], members / "ens.json")
+    shutil.copy(members / "plus.onnx", members / "b.onnx")
+    with pytest.raises(FerkitError, match="b.onnx is not the file this ensemble was measured with"):
+        load_emotion_model(manifest)
+    (members / "b.onnx").unlink()
+    with pytest.raises(FerkitError, match="b.onnx is missing"):
+        load_emotion_model(manifest)
+
+
+def test_members_must_agree_and_sit_beside_the_manifest(members, tmp_path, capsys):
+    with pytest.raises(FerkitError, match="different classes"):
+        EnsembleRecognizer.from_files([members / "a.onnx", members / "plus.onnx"])
+    elsewhere = tmp_path / "sub"
+    elsewhere.mkdir()
+    with pytest.raises(FerkitError, match="must sit in the manifest's folder"):
+        write_manifest([members / "a.onnx"], elsewhere / "ens.json")
+    with pytest.raises(FerkitError, match="is a .json file"):
+        write_manifest([members / "a.onnx"], members / "ens.onnx")
+    assert main(["ensemble", str(members / "a.onnx"), str(members / "plus.onnx"), "--out", str(members / "x.json")]) == 2
+    assert "different classes" in capsys.readouterr().err
+    assert not (members / "x.json").exists()
+
+
+@pytest.mark.parametrize("content", ["not json", "[]", '{"kind": "ferkit-ensemble", "members": [{"file": 1}]}',
+                                     '{"kind": "something else", "members": []}'])
+def test_a_bad_manifest_is_a_clear_error(tmp_path, capsys, content):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(FerkitError, match="not an ensemble manifest"):
+        load_emotion_model(path)
+    assert main(["evaluate", str(path), "--store", str(tmp_path / "unused.npz")]) == 2
+    assert "not an ensemble manifest" in capsys.readouterr().err
+
+
+def test_the_analyzer_runs_an_ensemble(members, samples):
+    manifest = write_manifest([members / "a.onnx", members / "b.onnx"], members / "ens.json")
+    photo = sorted((samples / "photos").glob("*.jpg"))[0]
+    single = Analyzer(model=members / "a.onnx", age=False).analyze_path(photo)
+    ensemble = Analyzer(model=manifest, age=False).analyze_path(photo)
+    assert ensemble.faces and [f.bbox for f in ensemble.faces] == [f.bbox for f in single.faces]
+    assert all(set(f.probabilities) == set(single.faces[0].probabilities) for f in ensemble.faces)
