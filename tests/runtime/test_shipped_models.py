@@ -18,6 +18,9 @@ SHIPPED = {
     "ferplus": (EMOTION_MODELS["ferplus"], "ferplus", "accuracy"),
     "age": (AGE_MODEL, "utkface", "mae"),
 }
+# Accuracy counts faces and must match exactly; a mean of floats (the age MAE) moves in its 8th digit with the
+# CPU's vector width, as float sums do.
+TOLERANCE = {"accuracy": {"abs": 1e-9}, "mae": {"rel": 1e-6}}
 assert set(EMOTION_MODELS) < set(SHIPPED), "a registered model without a reproduction test"
 
 
@@ -55,7 +58,7 @@ def test_evaluate_reproduces_the_recorded_numbers(kind, stores, tmp_path, capsys
         out = tmp_path / f"{split}.json"
         assert main(["evaluate", str(path), "--store", str(stores[kind]), "--split", split, "--json", str(out)]) == 0
         measured = json.loads(out.read_text())
-        assert measured[metric] == pytest.approx(recorded[split][metric], abs=1e-9), split
+        assert measured[metric] == pytest.approx(recorded[split][metric], **TOLERANCE[metric]), split
     # The store the numbers were measured on is the one this ingest makes today.
     from ferkit.data import load_store
 

@@ -23,6 +23,10 @@ class EmotionRecognizer:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # Without VNNI, onnxruntime's u8s8 int8 kernels sum pairs in int16 and saturate, so an int8 model's
+        # answers would depend on the CPU; this makes them compute in u8u8 there (a no-op on VNNI/AMX CPUs),
+        # and the recorded metrics reproduce on every x86 CPU.
+        options.add_session_config_entry("session.x64quantprecision", "1")
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.meta = json.loads(self.session.get_modelmeta().custom_metadata_map[METADATA_KEY])
