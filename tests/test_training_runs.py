@@ -184,3 +184,15 @@ def test_age_training_end_to_end(tmp_path, capsys):
     estimates = AgeEstimator(tmp_path / "age.onnx").estimate([store.images[0], store.images[1]])
     assert len(estimates) == 2 and all(0 <= age <= 100 for age, _ in estimates)
     assert estimates[0][1] in {"0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"}
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_is_used_only_where_the_cpu_has_it(tiny_store, tmp_path, monkeypatch, native):
+    """Emulated bf16 is an order of magnitude slower than fp32: such CPUs train in fp32, and the run says so."""
+    import ferkit.training.trainer as trainer
+
+    monkeypatch.setattr(trainer, "native_bf16", lambda: native)
+    config = Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}",
+                                "train.name=run", "train.precision=bf16", "data.limit=64"])
+    train(config, progress=False, final_report=False)
+    assert Config.load(tmp_path / "run" / "config.yaml").train.precision == ("bf16" if native else "fp32")

@@ -72,7 +72,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     class_weights: bool = False  # inverse-frequency loss weights for the imbalance
     threads: int = 0  # 0: torch's default
-    precision: str = "bf16"  # bf16 autocast uses the CPU's AMX/AVX-512 units where present; "fp32" otherwise
+    precision: str = "bf16"  # bf16 autocast on CPUs with AMX/AVX512-BF16; others train in fp32 (see trainer)
     channels_last: bool = True
     compile: bool = False
     ten_crop: bool = False  # validate with ten crops (slower; the final evaluation can always use them)
