@@ -1,5 +1,6 @@
 """Whole runs on tiny data: the CLI, resume, fine-tuning, FER+ label modes, evaluation."""
 
+import contextlib
 import csv
 import json
 
@@ -187,12 +188,17 @@ def test_age_training_end_to_end(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("native", [True, False])
-def test_bf16_is_used_only_where_the_cpu_has_it(tiny_store, tmp_path, monkeypatch, native):
+def test_bf16_is_used_only_where_the_cpu_has_it(tiny_store, tmp_path, monkeypatch, capsys, native):
     """Emulated bf16 is an order of magnitude slower than fp32: such CPUs train in fp32, and the run says so."""
     import ferkit.training.trainer as trainer
 
     monkeypatch.setattr(trainer, "native_bf16", lambda: native)
+    autocasts = []
+    monkeypatch.setattr(torch, "autocast", lambda *args, **kwargs: autocasts.append(kwargs) or contextlib.nullcontext())
     config = Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}",
                                 "train.name=run", "train.precision=bf16", "data.limit=64"])
     train(config, progress=False, final_report=False)
-    assert Config.load(tmp_path / "run" / "config.yaml").train.precision == ("bf16" if native else "fp32")
+    assert bool(autocasts) == native
+    assert ("no native bf16" in capsys.readouterr().out) != native
+    # The request is kept: resumed on a CPU with bf16, the run uses it again.
+    assert Config.load(tmp_path / "run" / "config.yaml").train.precision == "bf16"

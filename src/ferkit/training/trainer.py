@@ -49,6 +49,7 @@ class Trainer:
             torch.set_num_threads(train_cfg.threads)
         self.generator = torch.Generator().manual_seed(train_cfg.seed)
         _seed_everything(train_cfg.seed)
+        self.bf16 = _use_bf16(train_cfg.precision)
 
         store = load_store(config.data.store)
         self.spec = get_spec(config.model.name)
@@ -157,7 +158,7 @@ class Trainer:
         return images, targets
 
     def _autocast(self):
-        if self.config.train.precision == "bf16":
+        if self.bf16:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
@@ -165,7 +166,7 @@ class Trainer:
         """Validation loss, accuracy, and for age models the mean absolute error of the expected age."""
         probabilities = predict_probabilities(
             self.forward, self.val_data.images, self.meta["preprocessing"], ten_crops=self.config.train.ten_crop,
-            bf16=self.config.train.precision == "bf16", channels_last=self.config.train.channels_last)
+            bf16=self.bf16, channels_last=self.config.train.channels_last)
         labels = self.val_data.labels
         loss = float(torch.nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-8)), labels))
         accuracy = float((probabilities.argmax(1) == labels).float().mean())
@@ -230,7 +231,6 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
             raise ConfigError("data.store is not set (--set data.store=PATH)")
         run_dir = _new_run_dir(config)
         state = None
-    _fall_back_from_emulated_bf16(config)
     select_best = True
     if finetune:
         select_best = _apply_finetune(config, finetune)
@@ -254,12 +254,14 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
     return result
 
 
-def _fall_back_from_emulated_bf16(config: Config) -> None:
+def _use_bf16(precision: str) -> bool:
     """bf16 autocast pays off only with native bf16 units (AVX512-BF16, AMX); elsewhere torch emulates it,
-    11x slower than fp32 (measured on an AVX2-only EPYC), so such a CPU trains in fp32."""
-    if config.train.precision == "bf16" and not native_bf16():
+    11x slower than fp32 (measured on an AVX2-only EPYC). The config keeps the request, so a run resumed on
+    another machine uses bf16 again where it can."""
+    if precision == "bf16" and not native_bf16():
         print("this CPU has no native bf16 (AVX512-BF16 or AMX): training in fp32", flush=True)
-        config.train.precision = "fp32"
+        return False
+    return precision == "bf16"
 
 
 def native_bf16() -> bool:
