@@ -17,6 +17,7 @@ from ferkit.data.augment import random_affine_crop, random_erase
 from ferkit.models import create_model, get_spec
 from ferkit.training.losses import soft_cross_entropy
 from ferkit.training.optim import create_optimizer
+from ferkit.training.trainer import native_bf16
 
 
 def measure(model_name, batch, steps, *, bf16, channels_last, compile_model=False) -> float:
@@ -66,6 +67,8 @@ def main() -> None:
     if args.compile:
         variants["bf16 channels-last + torch.compile"] = dict(bf16=True, channels_last=True, compile_model=True)
     print(f"{args.model}, batch {args.batch}, {args.steps} steps, {args.threads} threads")
+    if not native_bf16():
+        print("this CPU has no native bf16 (emulated: the bf16 rows show why `ferkit train` uses fp32 here)")
     baseline = None
     for name, options in variants.items():
         rate = measure(args.model, args.batch, args.steps, **options)
