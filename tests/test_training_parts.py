@@ -1,6 +1,7 @@
 """Optimizers, schedulers, losses, augmentation and config: each registry entry is exercised."""
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,12 @@ def test_bad_yaml_key(tmp_path):
     (tmp_path / "c.yaml").write_text("train:\n  epoch: 3\n")
     with pytest.raises(ConfigError, match="unknown key 'epoch'"):
         Config.load(tmp_path / "c.yaml")
+
+
+@pytest.mark.parametrize("recipe", sorted((Path(__file__).parents[1] / "recipes").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_recipe_is_a_valid_config_for_a_registered_model(recipe):
+    from ferkit.models import list_models
+
+    config = Config.load(recipe)
+    assert config.model.name in list_models() and config.optim.name in OPTIMIZERS and config.schedule.name in SCHEDULERS
+    assert config.data.val_split not in config.data.train_splits, "the release recipes select on a held-out split"

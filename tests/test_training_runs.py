@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch", reason="training needs the train extra (tor
 
 from ferkit.cli import main  # noqa: E402
 from ferkit.config import Config  # noqa: E402
-from ferkit.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint  # noqa: E402
 from ferkit.training.data import LABEL_MODES  # noqa: E402
 from ferkit.training.trainer import train  # noqa: E402
 
@@ -74,6 +74,41 @@ def test_finetune_trains_on_train_plus_val(tiny_store, tmp_path):
     assert saved.data.train_splits == ["Training", "PublicTest"] and saved.schedule.name == "cosine"
     tuned_pixels = load_checkpoint(tmp_path / "tuned" / "last.pt")["meta"]["preprocessing"]
     assert (tuned_pixels["mean"], tuned_pixels["std"]) == (0.25, 0.5)
+
+
+def test_init_transfers_weights_to_a_new_label_set(tiny_store, tmp_path, capsys):
+    """FER2013 (7 classes) -> FER+ (8): everything but the head starts from the source, which keeps selecting."""
+    from conftest import write_ferplus_tree
+    from ferkit.data import prepare
+
+    base = [*FAST, "train.epochs=1", f"train.out_dir={tmp_path}"]
+    first = train(Config.load(None, [*base, f"data.store={tiny_store}", "train.name=fer"]), progress=False, final_report=False)
+    write_ferplus_tree(tmp_path / "fp")
+    prepare(tmp_path / "fp", tmp_path / "fp.npz")
+    # lr 0 keeps the learnt parameters where the start put them, so they can be compared with the source.
+    plus = Config.load(None, [*base, f"data.store={tmp_path / 'fp.npz'}", "data.label_mode=crossentropy",
+                              "train.batch_size=2", "optim.lr=0", f"model.init={first.run_dir / 'best.pt'}",
+                              "train.name=plus"])
+    train(plus, progress=False, final_report=False)
+    source, moved = load_checkpoint(first.run_dir / "best.pt"), load_checkpoint(tmp_path / "plus" / "best.pt")
+    parameters = dict(model_from_checkpoint(moved)[0].named_parameters())
+    kept = [k for k in parameters if moved["model"][k].shape == source["model"][k].shape]
+    fresh = [k for k in parameters if k not in kept]
+    assert kept and all(torch.equal(moved["model"][k], source["model"][k]) for k in kept)
+    assert fresh and all(moved["model"][k].shape[0] == 8 for k in fresh)
+    assert "fresh: " in capsys.readouterr().out
+    assert moved["meta"]["preprocessing"]["mean"] == source["meta"]["preprocessing"]["mean"]
+    assert Config.load(tmp_path / "plus" / "config.yaml").model.init == str(first.run_dir / "best.pt")
+
+
+def test_init_from_another_network_is_refused_before_a_run_starts(tiny_store, tmp_path, capsys):
+    base = [*FAST, "train.epochs=1", f"train.out_dir={tmp_path}", f"data.store={tiny_store}"]
+    first = train(Config.load(None, [*base, "train.name=first"]), progress=False, final_report=False)
+    args = ["train", "--no-progress", *[a for s in base for a in ("--set", s)], "--set", "model.name=mini_xception",
+            "--set", f"model.init={first.run_dir / 'best.pt'}", "--set", "train.name=other"]
+    assert main(args) == 2
+    assert "holds a cnn_basic, but model.name is mini_xception" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
 
 
 @pytest.mark.parametrize("mode", [m for m in LABEL_MODES if m != "age"])

@@ -31,6 +31,9 @@ class DataConfig:
 class ModelConfig:
     name: str = "vgg_fer"
     dropout: float | None = None  # None keeps the model's own default
+    # Start from this checkpoint's weights (transfer, e.g. FER2013 -> FER+); layers whose shape differs, such as
+    # the head of a new label set, start fresh. Unlike --finetune, validation still selects the best epoch.
+    init: str = ""
 
 
 @dataclass

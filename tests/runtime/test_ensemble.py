@@ -34,6 +34,10 @@ def test_the_ensemble_averages_its_members(members):
     assert np.allclose(ensemble.predict_prepared(faces, ten_crop=True), (ten_a + ten_b) / 2, atol=1e-6)
     assert ensemble.classes == EmotionRecognizer(members / "a.onnx").classes
     assert ensemble.files == [manifest, members / "a.onnx", members / "b.onnx"]
+    # Members run one after another: none may keep spinning on the cores the next one needs.
+    spinning = [m.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+                for m in ensemble.members]
+    assert spinning == ["0", "0"]
 
 
 def test_cli_records_metrics_that_evaluate_reproduces(members, tiny_store, tmp_path, capsys):

@@ -42,7 +42,7 @@ class EnsembleRecognizer:
 
     @classmethod
     def from_files(cls, paths: list[str | Path], threads: int = 0) -> EnsembleRecognizer:
-        return cls([EmotionRecognizer(path, threads=threads) for path in paths])
+        return cls([EmotionRecognizer(path, threads=threads, spin=False) for path in paths])
 
     @property
     def image_size(self) -> int:
@@ -103,7 +103,7 @@ def _load_member(folder: Path, entry: dict, threads: int) -> EmotionRecognizer:
         raise FerkitError(f"member {entry['file']} is missing")
     if file_sha256(path) != entry["sha256"]:
         raise FerkitError(f"member {entry['file']} is not the file this ensemble was measured with (its SHA-256 differs)")
-    return EmotionRecognizer(path, threads=threads)
+    return EmotionRecognizer(path, threads=threads, spin=False)
 
 
 def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:

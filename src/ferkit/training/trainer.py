@@ -222,6 +222,9 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
 
     `stop_after` ends this call after that many epochs, leaving a run to resume (sessions have time limits).
     """
+    # A wrong starting checkpoint is refused before anything is written.
+    start = finetune or config.model.init
+    source = _source_checkpoint(config, start) if start and not resume else None
     if resume:
         run_dir = Path(resume)
         state = ckpt.load_checkpoint(run_dir / "last.pt")
@@ -233,25 +236,42 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
         state = None
     select_best = True
     if finetune:
-        select_best = _apply_finetune(config, finetune)
+        select_best = _apply_finetune(config)
     if not resume and _is_rank_zero():
         config.save(run_dir / "config.yaml")
     trainer = Trainer(config, run_dir, select_best=select_best, progress=progress)
     if state is not None:
         trainer.load_state(state)
         print(f"resuming {run_dir} after epoch {trainer.epoch}", flush=True)
-    elif finetune:
-        source = ckpt.load_checkpoint(finetune)
-        trainer.model.load_state_dict(source["model"])
-        # The weights were learnt on the source's pixel statistics: keep them, not those of the larger set.
-        source_pixels = {key: source["meta"]["preprocessing"][key] for key in ("mean", "std")}
-        trainer.meta["preprocessing"] = {**trainer.meta["preprocessing"], **source_pixels}
+    elif source is not None:
+        _start_from(trainer, source)
     result = trainer.fit(stop_after)
     if final_report and result.epochs_done == config.train.epochs and trainer.rank == 0:
         from ferkit.evaluation.evaluate import report_run
 
         report_run(run_dir, config.data.store)
     return result
+
+
+def _source_checkpoint(config: Config, path: str | Path) -> dict:
+    source = ckpt.load_checkpoint(path)
+    if source["meta"]["arch"] != config.model.name:
+        raise ConfigError(f"{path} holds a {source['meta']['arch']}, but model.name is {config.model.name}")
+    return source
+
+
+def _start_from(trainer: Trainer, source: dict) -> None:
+    """Load a checkpoint's weights into a new run. Tensors whose shape differs (a head over other classes)
+    keep their fresh initialisation."""
+    own = trainer.model.state_dict()
+    matching = {key: value for key, value in source["model"].items() if key in own and own[key].shape == value.shape}
+    trainer.model.load_state_dict(matching, strict=False)
+    fresh = sorted(set(own) - set(matching))
+    if fresh:
+        print(f"{len(matching)} tensors from the starting checkpoint; fresh: {', '.join(fresh)}", flush=True)
+    # The weights were learnt on the source's pixel statistics: keep them, not those of the new data.
+    source_pixels = {key: source["meta"]["preprocessing"][key] for key in ("mean", "std")}
+    trainer.meta["preprocessing"] = {**trainer.meta["preprocessing"], **source_pixels}
 
 
 def _use_bf16(precision: str) -> bool:
@@ -269,14 +289,11 @@ def native_bf16() -> bool:
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
-def _apply_finetune(config: Config, source: str | Path) -> bool:
+def _apply_finetune(config: Config) -> bool:
     """Khaireddin & Chen's last stage: Training + PublicTest together, cosine annealing at a small LR.
 
     The validation split is now inside the training data, so no epoch is "best": the last one is kept.
     """
-    source_meta = ckpt.load_checkpoint(source)["meta"]
-    if source_meta["arch"] != config.model.name:
-        raise ConfigError(f"{source} holds a {source_meta['arch']}, but model.name is {config.model.name}")
     if config.data.val_split not in config.data.train_splits:
         config.data.train_splits = [*config.data.train_splits, config.data.val_split]
     config.schedule.name = "cosine"
