@@ -67,13 +67,18 @@ def _print_shipped_models() -> None:
     except ImportError:
         return  # a training-only install: nothing to run the shipped models with
     print(f"\nshipped emotion models (--model NAME; default {DEFAULT_EMOTION}):")
-    for name in shipped_emotion_models():
-        recognizer = load_emotion_model(name)
-        meta = recognizer.meta
-        test = meta["metrics"].get("PrivateTest", {}).get("accuracy")
-        score = f"PrivateTest accuracy {test:.4f}" if test is not None else "not measured"
-        size = sum(path.stat().st_size for path in recognizer.files) / 1e6
-        print(f"  {name:<18}{meta['arch']:<28}{len(meta['classes'])} classes  {meta['weights']:<5} {size:5.1f} MB  {score}")
+    rows = [_shipped_model_row(name, load_emotion_model(name)) for name in shipped_emotion_models()]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
+    meta = recognizer.meta
+    test = meta["metrics"].get("PrivateTest", {}).get("accuracy")
+    score = f"PrivateTest accuracy {test:.4f}" if test is not None else "not measured"
+    size = sum(path.stat().st_size for path in recognizer.files) / 1e6
+    return name, meta["arch"], f"{len(meta['classes'])} classes", meta["weights"], f"{size:5.1f} MB", score
 
 
 def cmd_train(args) -> int:
@@ -158,8 +163,9 @@ def cmd_export(args) -> int:
 
 
 def cmd_ensemble(args) -> int:
-    from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest
+    from ferkit.runtime.ensemble import EnsembleRecognizer, check_manifest_place, write_manifest
 
+    check_manifest_place(args.members, args.out)
     ensemble = EnsembleRecognizer.from_files(args.members)
     metrics = _test_metrics(ensemble, args.store) if args.store else {}
     out = write_manifest(args.members, args.out, metrics)

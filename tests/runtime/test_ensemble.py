@@ -70,6 +70,10 @@ def test_members_must_agree_and_sit_beside_the_manifest(members, tmp_path, capsy
         write_manifest([members / "a.onnx"], elsewhere / "ens.json")
     with pytest.raises(FerkitError, match="is a .json file"):
         write_manifest([members / "a.onnx"], members / "ens.onnx")
+    # Refused before measuring: a store that does not exist is never opened.
+    assert main(["ensemble", str(members / "a.onnx"), "--out", str(elsewhere / "ens.json"),
+                 "--store", str(tmp_path / "no-such-store.npz")]) == 2
+    assert "must sit in the manifest's folder" in capsys.readouterr().err
     assert main(["ensemble", str(members / "a.onnx"), str(members / "plus.onnx"), "--out", str(members / "x.json")]) == 2
     assert "different classes" in capsys.readouterr().err
     assert not (members / "x.json").exists()

@@ -17,6 +17,7 @@ SHIPPED = {
     "fer2013-int8": (EMOTION_MODELS["fer2013-int8"], "fer2013", "accuracy"),
     "ferplus": (EMOTION_MODELS["ferplus"], "ferplus", "accuracy"),
     "fer2013-ensemble": (EMOTION_MODELS["fer2013-ensemble"], "fer2013", "accuracy"),
+    "ferplus-ensemble": (EMOTION_MODELS["ferplus-ensemble"], "ferplus", "accuracy"),
     "age": (AGE_MODEL, "utkface", "mae"),
 }
 # Accuracy counts faces and must match exactly; a mean of floats (the age MAE) moves in its 8th digit with the

@@ -60,17 +60,21 @@ class EnsembleRecognizer:
         return np.mean([member.predict_prepared(faces, ten_crop) for member in self.members], axis=0)
 
 
-def write_manifest(members: list[str | Path], out: str | Path, metrics: dict | None = None) -> Path:
-    """Members are stored relative to the manifest, so the folder can move as a whole."""
+def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:
+    """Members are stored relative to the manifest, so the folder can move as a whole. Checked before the
+    minutes of measuring an ensemble, not after."""
     out = Path(out).resolve()
     if out.suffix != ".json":
         raise FerkitError(f"{out}: an ensemble manifest is a .json file")
-    entries = []
     for member in members:
-        member = Path(member).resolve()
-        if member.parent != out.parent:
-            raise FerkitError(f"{member}: ensemble members must sit in the manifest's folder ({out.parent})")
-        entries.append({"file": member.name, "sha256": file_sha256(member)})
+        if Path(member).resolve().parent != out.parent:
+            raise FerkitError(f"{Path(member).resolve()}: ensemble members must sit in the manifest's folder ({out.parent})")
+    return out
+
+
+def write_manifest(members: list[str | Path], out: str | Path, metrics: dict | None = None) -> Path:
+    out = check_manifest_place(members, out)
+    entries = [{"file": Path(member).name, "sha256": file_sha256(Path(member))} for member in members]
     manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}}
     return atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
 
