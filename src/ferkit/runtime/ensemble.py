@@ -66,9 +66,9 @@ def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:
     out = Path(out).resolve()
     if out.suffix != ".json":
         raise FerkitError(f"{out}: an ensemble manifest is a .json file")
-    for member in members:
-        if Path(member).resolve().parent != out.parent:
-            raise FerkitError(f"{Path(member).resolve()}: ensemble members must sit in the manifest's folder ({out.parent})")
+    for member in (Path(member).resolve() for member in members):
+        if member.parent != out.parent:
+            raise FerkitError(f"{member}: ensemble members must sit in the manifest's folder ({out.parent})")
     return out
 
 
