@@ -1,5 +1,10 @@
 """Evaluation feeds a model the pixels it was trained on, whatever the store holds."""
 
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
@@ -30,3 +35,23 @@ def test_matching_pixels_pass_unchanged():
 def test_an_equalised_store_cannot_serve_a_raw_pixel_model():
     with pytest.raises(FerkitError, match="trained on raw pixels"):
         images_as_the_model_expects(_part(equalized=True), SimpleNamespace(preprocessing={"equalize": False}), "s.npz")
+
+
+def test_ensemble_subsets_marks_the_best_publictest_subset_and_matches_the_ensemble(tiny_store, tmp_path):
+    from ferkit.cli import main
+    from ferkit.runtime.models import EMOTION_MODELS
+
+    for file, model in {"a.onnx": "fer2013", "b.onnx": "fer2013-int8"}.items():
+        shutil.copy(EMOTION_MODELS[model], tmp_path / file)
+    members = [str(tmp_path / "a.onnx"), str(tmp_path / "b.onnx")]
+    script = Path(__file__).parents[1] / "scripts" / "ensemble_subsets.py"
+    out = subprocess.run([sys.executable, str(script), *members, "--store", str(tiny_store)],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    rows = {line[2:].split(":")[0]: line for line in out[1:]}
+    assert set(rows) == {"a", "b", "a + b"}
+    public_centre = {name: float(line.split(": ")[1].split(" ")[0]) for name, line in rows.items()}
+    assert [name for name, line in rows.items() if line.startswith("*")] == [max(public_centre, key=public_centre.get)]
+    assert main(["ensemble", *members, "--out", str(tmp_path / "ens.json"), "--store", str(tiny_store)]) == 0
+    recorded = json.loads((tmp_path / "ens.json").read_text())["metrics"]
+    pair = rows["a + b"].split(": ")[1].split(" | ")
+    assert float(pair[3].split(" ")[0]) == pytest.approx(recorded["PrivateTest-tencrop"]["accuracy"], abs=1e-4)
