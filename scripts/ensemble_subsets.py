@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from ferkit.data import load_store
+from ferkit.errors import FerkitError
 from ferkit.evaluation.evaluate import images_as_the_model_expects
 from ferkit.evaluation.metrics import classification_report
 from ferkit.runtime.recognizer import EmotionRecognizer
@@ -62,5 +64,9 @@ def main() -> None:
         figures = " | ".join(f"{r.accuracy:.4f} ({r.macro_f1:.4f})" for r in reports[subset].values())
         print(f"{'*' if subset == best else ' '} {names}: {figures}")
 
+
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except FerkitError as error:  # a missing store or member is the user's to fix, not a traceback
+        sys.exit(f"error: {error}")
