@@ -27,13 +27,13 @@ CROPS = {"centre": False, "ten": True}
 
 def member_probabilities(paths: list[str], store_path: str) -> tuple[dict, dict]:
     store = load_store(store_path)
+    members = {path: EmotionRecognizer(path, spin=False) for path in paths}
     probabilities, labels = {}, {}
     for split in SPLITS:
         part = store.split(split)
         part = part.subset(part.labels >= 0)
         labels[split] = part.labels
-        for path in paths:
-            member = EmotionRecognizer(path, spin=False)
+        for path, member in members.items():
             faces = images_as_the_model_expects(part, member, store_path)
             for crop, ten_crop in CROPS.items():
                 probabilities[path, split, crop] = member.predict_prepared(faces, ten_crop)
