@@ -55,7 +55,9 @@ def vgg19_bn(num_classes: int = 7, dropout: float = 0.5) -> nn.Module:
     return VGG(stages, [], num_classes, input_size=44, dropout=dropout, global_pool=True)
 
 
-@register_model(image_size=64, input_size=64, description="Barsoum et al. 2016 VGG13 for FER+ (64x64 input)")
+# Barsoum et al. feed the whole 48x48 face upscaled to 64x64 and jitter it with affine shifts; here the face is
+# upscaled to 72 and a 64x64 crop moves over it, which gives the same shifts and a meaningful ten-crop.
+@register_model(image_size=72, input_size=64, description="Barsoum et al. 2016 VGG13 for FER+ (64x64 crops)")
 def vgg13_ferplus(num_classes: int = 8, dropout: float = 0.5) -> nn.Module:
     stages = [[64, 64], [128, 128], [256] * 3, [256] * 3]
     return VGG(stages, [1024, 1024], num_classes, input_size=64, dropout=dropout, stage_dropout=0.25)
