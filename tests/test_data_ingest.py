@@ -1,3 +1,4 @@
+import json
 import shutil
 import tarfile
 import zipfile
@@ -7,6 +8,7 @@ import pytest
 
 from conftest import kaggle_tree_to_csv, write_ferplus_tree, write_kaggle_tree
 from ferkit.data import load_store, prepare
+from ferkit.data.votes import ferplus_majority
 from ferkit.errors import DataError
 from ferkit.labels import FER2013_6_CLASSES, FER2013_CLASSES, FERPLUS_CLASSES, FERPLUS_7_CLASSES
 
@@ -85,10 +87,38 @@ def test_ferplus_joins_through_row_order_and_votes(tmp_path):
     # row 1 has no image, so fer0000001 is row 2; the repeated fer0000005 is row 6, whose votes agree.
     assert set(by_name) == {"0", "2", "3", "4", "5", "6"}
     assert by_name["0"] == FERPLUS_CLASSES.index("neutral")
-    assert by_name["3"] == FERPLUS_CLASSES.index("disgust")
+    assert by_name["3"] == -1  # disgust has 4 of 10 votes: the most, but no majority
     assert by_name["5"] == -1  # "unknown" won the vote
+    plurality = dict(zip(store.source_ids.tolist(), store.plurality_labels().tolist()))
+    assert plurality["3"] == FERPLUS_CLASSES.index("disgust") and plurality["5"] == -1
     assert store.counts()["PrivateTest"]["none"] == 1
     np.testing.assert_array_equal(store.votes[store.source_ids == "6"][0], rows[6][2])
+
+
+@pytest.mark.parametrize("votes, label", [
+    ([6, 4, 0, 0, 0, 0, 0, 0, 0, 0], 0),  # 6 of 10: a majority
+    ([5, 5, 0, 0, 0, 0, 0, 0, 0, 0], -1),  # half is not more than half
+    ([5, 1, 1, 1, 1, 1, 0, 0, 0, 0], 0),  # lone votes are outliers, so 5 of the 5 that count
+    ([0, 0, 4, 0, 0, 0, 2, 0, 2, 2], -1),  # 4 of 10
+    ([0, 0, 0, 0, 0, 0, 0, 3, 7, 0], -1),  # "unknown" holds the majority
+    ([0, 0, 0, 0, 0, 0, 0, 7, 0, 3], 7),  # contempt beats "not a face"
+])
+def test_ferplus_majority_follows_barsoum(votes, label):
+    assert ferplus_majority(np.array([votes], np.uint8)).tolist() == [label]
+
+
+def test_store_with_labels_from_an_older_rule_is_refused(tmp_path):
+    write_ferplus_tree(tmp_path / "ferplus")
+    path = tmp_path / "p.npz"
+    prepare(tmp_path / "ferplus", path)
+    with np.load(path) as archive:
+        arrays = dict(archive)
+    meta = json.loads(str(arrays["meta"]))
+    del meta["label_rule"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **arrays)
+    with pytest.raises(DataError, match="prepare it again"):
+        load_store(path)
 
 
 def test_ferplus_merge_moves_disgust_votes_to_anger(tmp_path):

@@ -96,6 +96,20 @@ def test_export_records_metrics_that_evaluate_reproduces(trained, capsys):
     assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == recorded["PrivateTest"]["accuracy"]
 
 
+def test_record_measures_again_and_keeps_the_weights(trained, capsys):
+    checkpoint, store, tmp_path = trained
+    out = export_onnx(checkpoint, tmp_path / "recorded.onnx")
+    faces = load_store(store).images
+    before = EmotionRecognizer(out).predict_prepared(faces)
+    assert main(["record", str(out), "--store", str(store)]) == 0
+    recorded = read_metadata(out)["metrics"]
+    assert recorded["PrivateTest"]["count"] == int((load_store(store).split("PrivateTest").labels >= 0).sum())
+    np.testing.assert_array_equal(EmotionRecognizer(out).predict_prepared(faces), before)
+    capsys.readouterr()
+    assert main(["record", str(tmp_path / "m.json"), "--store", str(store)]) == 2
+    assert "measures one .onnx file" in capsys.readouterr().err
+
+
 def test_bad_model_files(tmp_path, capsys):
     (tmp_path / "junk.onnx").write_bytes(b"junk")
     assert main(["evaluate", str(tmp_path / "junk.onnx"), "--store", str(tmp_path / "s.npz")]) == 2

@@ -124,6 +124,22 @@ def test_ferplus_label_modes(tmp_path, mode):
     assert result.epochs_done == 1
 
 
+def test_vote_modes_learn_from_faces_without_a_majority(tmp_path):
+    from conftest import write_ferplus_tree
+    from ferkit.data import prepare
+    from ferkit.labels import FERPLUS_CLASSES
+    from ferkit.training.data import split_tensors
+
+    write_ferplus_tree(tmp_path / "fp")
+    store = prepare(tmp_path / "fp", tmp_path / "fp.npz")
+    by_votes = split_tensors(store, ["Training"], "crossentropy", 48)
+    by_majority = split_tensors(store, ["Training"], "majority", 48)
+    # fer0000002's votes lead with disgust (4 of 10): no majority label, but a vote distribution to learn.
+    assert len(by_votes) == len(by_majority) + 1
+    assert FERPLUS_CLASSES.index("disgust") in by_votes.labels.tolist()
+    assert FERPLUS_CLASSES.index("disgust") not in by_majority.labels.tolist()
+
+
 def test_vote_modes_need_votes(tiny_store, tmp_path, capsys):
     args = ["train", "--no-progress", "--set", f"data.store={tiny_store}", "--set", "data.label_mode=crossentropy",
             "--set", f"train.out_dir={tmp_path}"]

@@ -155,11 +155,24 @@ def cmd_export(args) -> int:
         out = export_onnx(args.checkpoint, args.out, fp16_weights=args.fp16_weights)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.store:
-        from ferkit.export.onnx import write_metrics
-        from ferkit.runtime.recognizer import EmotionRecognizer
-
-        write_metrics(out, _test_metrics(EmotionRecognizer(out), args.store))
+        _record_metrics(out, args.store)
     return 0
+
+
+def cmd_record(args) -> int:
+    if Path(args.model).suffix != ".onnx":
+        raise FerkitError(f"{args.model}: ferkit record measures one .onnx file; "
+                          "an ensemble manifest is measured when `ferkit ensemble --store` writes it")
+    _record_metrics(Path(args.model), args.store)
+    print(f"recorded in {args.model}")
+    return 0
+
+
+def _record_metrics(path: Path, store: str) -> None:
+    from ferkit.export.onnx import write_metrics
+    from ferkit.runtime.recognizer import EmotionRecognizer
+
+    write_metrics(path, _test_metrics(EmotionRecognizer(path), store))
 
 
 def cmd_ensemble(args) -> int:
@@ -374,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--calibration-count", type=int, default=512, help="Training faces that calibrate --int8")
     export.add_argument("--store", help="measure the ONNX on this store's PublicTest and PrivateTest and record it inside")
     export.set_defaults(func=cmd_export)
+
+    record = commands.add_parser("record", help="measure an ONNX file on a store's test splits again, recorded inside")
+    record.add_argument("model", help="a ferkit .onnx file (its other metadata and weights stay as they are)")
+    record.add_argument("--store", required=True, help="the store whose PublicTest and PrivateTest measure it")
+    record.set_defaults(func=cmd_record)
 
     ensemble = commands.add_parser("ensemble", help="several ONNX models -> one averaged model (a JSON manifest)")
     ensemble.add_argument("members", nargs="+", help="ferkit ONNX files over the same classes, in the manifest's folder")

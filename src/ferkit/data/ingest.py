@@ -10,6 +10,7 @@ import numpy as np
 
 from ferkit.data import sources
 from ferkit.data.store import FerStore
+from ferkit.data.votes import ferplus_majority
 from ferkit.errors import DataError
 from ferkit.labels import (
     FER2013_CLASSES,
@@ -119,7 +120,7 @@ def _merge_disgust(store: FerStore) -> FerStore:
         anger, disgust = FERPLUS_VOTE_COLUMNS.index("anger"), FERPLUS_VOTE_COLUMNS.index("disgust")
         votes[:, anger] += votes[:, disgust]
         votes[:, disgust] = 0
-        labels = sources.ferplus_majority(votes)
+        labels = ferplus_majority(votes)
     index_map = np.array(disgust_merge_map(store.label_set), np.int16)
     merged = store.subset(np.ones(len(store), bool))
     merged.labels = np.where(labels >= 0, index_map[np.maximum(labels, 0)], -1).astype(np.int16)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 import cv2
 import numpy as np
 
+from ferkit.data.votes import ferplus_majority
 from ferkit.errors import DataError
 from ferkit.labels import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS, SPLITS
 
@@ -292,13 +293,6 @@ def _ferplus_row_index(source: Path, votes_csv: Path | None, embedded: bytes | N
         return str((agreeing or rows)[0])
 
     return lookup
-
-
-def ferplus_majority(votes: np.ndarray) -> np.ndarray:
-    """Majority over the 10 vote columns; -1 where "unknown" or "not a face" wins (Barsoum et al. drop these)."""
-    labels = votes.argmax(axis=1).astype(np.int16)
-    labels[labels >= 8] = -1
-    return labels
 
 
 def read_fer2013_with_votes(csv_path: Path, votes_csv: Path) -> RawData:

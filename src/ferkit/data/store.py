@@ -14,10 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.atomic import atomic_write
+from ferkit.data.votes import ferplus_plurality
 from ferkit.errors import DataError
 from ferkit.labels import SPLITS
 
 STORE_FORMAT = 1
+# Stores with votes record how their labels were taken from them; the earlier rule (the most votes) made a
+# harder test set than the one FER+ results are reported on, so such stores are prepared again.
+FERPLUS_LABEL_RULE = "barsoum-majority"
 
 
 @dataclass
@@ -80,6 +84,10 @@ class FerStore:
             table[name] = row
         return table
 
+    def plurality_labels(self) -> np.ndarray:
+        """Each face's most-voted class (FER+ stores): what vote-trained models learn from."""
+        return ferplus_plurality(self.votes, [self.vote_columns.index(name) for name in self.classes])
+
     def data_hash(self) -> str:
         """Content hash of images, labels and splits: what a model records as its training data."""
         digest = hashlib.sha256()
@@ -97,6 +105,7 @@ class FerStore:
             "equalized": self.equalized,
             "splits": list(SPLITS),
             "data_hash": self.data_hash(),
+            "label_rule": FERPLUS_LABEL_RULE if self.votes is not None else None,
             "extra": self.extra,
         }
 
@@ -137,6 +146,9 @@ def load_store(path: str | Path) -> FerStore:
         raise DataError(f"{path}: not a ferkit store ({error})") from None
     if meta.get("format") != STORE_FORMAT:
         raise DataError(f"{path}: store format {meta.get('format')} is not {STORE_FORMAT}")
+    if "votes" in arrays and meta.get("label_rule") != FERPLUS_LABEL_RULE:
+        raise DataError(f"{path}: prepared by an older ferkit, whose FER+ labels were the most-voted emotion rather "
+                        f"than Barsoum et al.'s majority; prepare it again with `ferkit data prepare`")
     return FerStore(
         images=arrays["images"],
         labels=arrays["labels"],

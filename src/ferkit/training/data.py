@@ -39,10 +39,14 @@ def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_siz
         raise ConfigError(f"unknown label mode {label_mode!r}; known: {', '.join(LABEL_MODES)}")
     if label_mode == "age" and store.label_set != "age":
         raise ConfigError("label mode 'age' needs an age store (ferkit data prepare utkface...)")
-    if label_mode not in ("majority", "age") and store.votes is None:
+    learns_votes = label_mode not in ("majority", "age")
+    if learns_votes and store.votes is None:
         raise ConfigError(f"label mode {label_mode!r} needs FER+ votes; this store has none")
     part = store.split(*splits)
-    # FER+ images whose majority is "unknown" or "not a face" are dropped, as Barsoum et al. do.
+    # Vote-trained models keep the faces no emotion holds a majority of (their votes still teach); every
+    # mode drops faces where "unknown" or "not a face" wins, as Barsoum et al. do.
+    if learns_votes:
+        part.labels = part.plurality_labels()
     part = part.subset(part.labels >= 0)
     if limit and limit < len(part):
         # A fixed random subset: stores are sorted by class, so the first N would be one class.
