@@ -104,6 +104,7 @@ def test_record_measures_again_and_keeps_the_weights(trained, capsys):
     assert main(["record", str(out), "--store", str(store)]) == 0
     recorded = read_metadata(out)["metrics"]
     assert recorded["PrivateTest"]["count"] == int((load_store(store).split("PrivateTest").labels >= 0).sum())
+    assert recorded["PrivateTest"]["store_hash"] == load_store(store).data_hash()
     np.testing.assert_array_equal(EmotionRecognizer(out).predict_prepared(faces), before)
     capsys.readouterr()
     assert main(["record", str(tmp_path / "m.json"), "--store", str(store)]) == 2

@@ -187,15 +187,18 @@ def cmd_ensemble(args) -> int:
 
 
 def _test_metrics(predictor, store: str) -> dict:
-    """Both test splits, centre and ten crops: what a shipped file records about itself."""
+    """Both test splits, centre and ten crops: what a shipped file records about itself, with the hash of the
+    store measured on (a model can be measured on a store other than the one it was trained on)."""
+    from ferkit.data import load_store
     from ferkit.evaluation.evaluate import evaluate_on_store
 
+    store_hash = load_store(store).data_hash()
     metrics = {}
     for split in ("PublicTest", "PrivateTest"):
         for ten_crop in (False, True):
             report, _ = evaluate_on_store(predictor, store, split, ten_crop)
             tag = f"{split}{'-tencrop' if ten_crop else ''}"
-            metrics[tag] = {k: v for k, v in report.to_dict().items() if k != "confusion"}
+            metrics[tag] = {k: v for k, v in report.to_dict().items() if k != "confusion"} | {"store_hash": store_hash}
             print(f"{tag:<22} {report.summary()}")
     return metrics
 

@@ -61,10 +61,12 @@ def test_evaluate_reproduces_the_recorded_numbers(kind, stores, tmp_path, capsys
         assert main(["evaluate", str(path), "--store", str(stores[kind]), "--split", split, "--json", str(out)]) == 0
         measured = json.loads(out.read_text())
         assert measured[metric] == pytest.approx(recorded[split][metric], **TOLERANCE[metric]), split
-    # The store the numbers were measured on is the one this ingest makes today.
+    # The store the numbers were measured on is the one this ingest makes today. Files measured before they
+    # recorded that store's hash were measured on the store they were trained on.
     from ferkit.data import load_store
 
-    assert load_store(stores[kind]).data_hash() == load_emotion_model(path).meta["data_hash"]
+    measured_on = recorded["PrivateTest"].get("store_hash", load_emotion_model(path).meta["data_hash"])
+    assert load_store(stores[kind]).data_hash() == measured_on
 
 
 def test_int8_model_agrees_with_the_full_precision_one(stores):
