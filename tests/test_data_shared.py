@@ -50,7 +50,7 @@ def test_ferplus_counts_and_row_join(shared_data, tmp_path):
     store = prepare(shared_data / "ferplus.tar.gz", tmp_path / "ferplus.npz")
     totals = {split: sum(row.values()) for split, row in store.counts().items()}
     assert totals == {"Training": 28558, "PublicTest": 3579, "PrivateTest": 3573}
-    # The faces FER+ results are reported on (Barsoum et al.'s majority vote), as papers count them.
+    # The faces FER+ results are reported on: Barsoum et al.'s majority vote, as their reference code reads the splits.
     labelled = {split: sum(n for cls, n in row.items() if cls != "none") for split, row in store.counts().items()}
     assert labelled == {"Training": 25045, "PublicTest": 3191, "PrivateTest": 3137}
     ids = store.source_ids.astype(int)
