@@ -303,20 +303,43 @@ def cmd_webcam(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    import logging
+
     import uvicorn
 
     from ferkit.service.app import create_app
-    from ferkit.service.settings import Settings
+    from ferkit.service.settings import Settings, read_api_key_file
 
     settings = Settings()
-    for key in ("db_url", "api_key", "model", "workers"):
+    for key in ("db_url", "api_key", "model", "workers", "max_waiting"):
         if getattr(args, key) is not None:
             setattr(settings, key, getattr(args, key))
+    if args.api_key_file:
+        settings.api_key = read_api_key_file(args.api_key_file)
+    settings.public_read = settings.public_read or args.public_read
+    settings.access_log = settings.access_log or args.access_log
+    if args.preload:
+        settings.preload = _detector_names(["yunet", *args.preload.split(",")])
     if args.cors:
         settings.cors_origins = [origin.strip() for origin in args.cors.split(",")]
-    print(f"ferkit service on http://{args.host}:{args.port} (database {settings.db_url.split('@')[-1]})")
+    if settings.access_log:
+        access = logging.getLogger("ferkit.access")
+        access.setLevel(logging.INFO)
+        access.addHandler(logging.StreamHandler(sys.stdout))
+        access.propagate = False
+    print(f"ferkit service on http://{args.host}:{args.port} (database {settings.db_url.split('@')[-1]}; "
+          f"{'API key required' if settings.api_key else 'no API key: anyone who reaches it can use it'})", flush=True)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
     return 0
+
+
+def _detector_names(names: list[str]) -> tuple[str, ...]:
+    from ferkit.runtime.detectors import list_detectors
+
+    unknown = [name for name in names if name.strip() not in list_detectors()]
+    if unknown:
+        raise FerkitError(f"unknown detector {unknown[0]!r}: choose from {', '.join(list_detectors())}")
+    return tuple(dict.fromkeys(name.strip() for name in names))
 
 
 def cmd_batch(args) -> int:
@@ -461,7 +484,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///ferkit.db; postgresql+psycopg://...)")
-    serve.add_argument("--api-key", help="require this X-API-Key for uploads and deletes (or FERKIT_API_KEY)")
+    serve.add_argument("--api-key-file", help="require the key in this file's first line as X-API-Key on every /api/v1 "
+                       "route (or FERKIT_API_KEY_FILE, or FERKIT_API_KEY)")
+    serve.add_argument("--api-key", help="the key itself (visible in `ps`: prefer --api-key-file or the environment)")
+    serve.add_argument("--public-read", action="store_true", help="with a key, let anyone list and view analyses")
+    serve.add_argument("--access-log", action="store_true", help="one JSON line per request on stdout")
+    serve.add_argument("--max-waiting", type=int, help="requests that may wait for a busy analyzer (default 16); "
+                       "more get 503 with Retry-After")
+    serve.add_argument("--preload", help="detectors to load at start besides yunet, comma-separated (e.g. ssd,mtcnn)")
     serve.add_argument("--cors", help="comma-separated allowed origins")
     serve.add_argument("--workers", type=int, help="analyzers loaded for concurrent requests (default 2)")
     serve.add_argument("--model", help=MODEL_HELP)

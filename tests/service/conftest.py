@@ -79,8 +79,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(db_url):
+def serve_in_thread(settings):
     """The app under uvicorn on a loopback port, in a thread; yields its base URL."""
     import threading
     import time
@@ -88,11 +87,9 @@ def live_server(db_url):
     import uvicorn
 
     from ferkit.service.app import create_app
-    from ferkit.service.settings import Settings
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(Settings(db_url=db_url, api_key=None, cors_origins=[])),
-                                           host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 30
@@ -102,6 +99,21 @@ def live_server(db_url):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(db_url):
+    from ferkit.service.settings import Settings
+
+    yield from serve_in_thread(Settings(db_url=db_url, api_key=None, cors_origins=[]))
+
+
+@pytest.fixture
+def live_server_with_key(tmp_path):
+    from ferkit.service.settings import Settings
+
+    yield from serve_in_thread(Settings(db_url=f"sqlite:///{tmp_path / 'keyed.db'}", api_key="k3y-for-tests",
+                                        cors_origins=[]))
 
 
 @pytest.fixture(scope="session")

@@ -45,13 +45,16 @@ class AnalyzerOptions:
 
 class Analyzer:
     def __init__(self, options: AnalyzerOptions | None = None, model: str | Path | None = None,
-                 age_model: str | Path | None = None, **overrides):
+                 age_model: str | Path | None = None, *, recognizer=None, age_estimator: AgeEstimator | None = None,
+                 **overrides):
+        """`recognizer` and `age_estimator`, when given, are used instead of loading the models: analyzers that
+        run side by side share them (an ONNX session runs concurrent calls safely), so a pool holds each model once."""
         self.options = options or AnalyzerOptions(**overrides)
         self.detector = create_detector(self.options.detector, self.options.confidence)
-        self.recognizer = load_emotion_model(model, threads=self.options.threads)
+        self.recognizer = recognizer or load_emotion_model(model, threads=self.options.threads)
         self.age_estimator = None
-        if self.options.age and (age_model or DEFAULT_AGE_MODEL.is_file()):
-            self.age_estimator = AgeEstimator(age_model or DEFAULT_AGE_MODEL, threads=self.options.threads)
+        if self.options.age:
+            self.age_estimator = age_estimator or _default_age(age_model, self.options.threads)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -95,6 +98,12 @@ class Analyzer:
         top = max(probabilities, key=probabilities.get)
         emotion = top if probabilities[top] >= self.options.threshold else None
         return FaceResult(index, face.bbox, face.score, probabilities, emotion)
+
+
+def _default_age(age_model: str | Path | None, threads: int) -> AgeEstimator | None:
+    if age_model or DEFAULT_AGE_MODEL.is_file():
+        return AgeEstimator(age_model or DEFAULT_AGE_MODEL, threads=threads)
+    return None
 
 
 def _rescale(face: Face, factor: float, width: int, height: int) -> Face:

@@ -1,14 +1,15 @@
 """The ASGI app: `create_app(settings)`; `ferkit serve` runs it with uvicorn.
 
-The emotion model and detectors load once at start-up into a small pool of analyzers, so requests
-run concurrently (each analyzer serves one request at a time: OpenCV's detectors keep per-call state).
+The emotion model and detectors load once at start-up into a pool of analyzers (pool.py), so requests run
+concurrently; the front door (guard.py) checks the key and the size of every request before a route runs.
 """
 
 from __future__ import annotations
 
-import queue
-from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,50 +17,22 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ferkit import __version__
 from ferkit.errors import FerkitError
-from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
-from ferkit.runtime.models import emotion_model_path
+from ferkit.service.assets import STATIC
 from ferkit.service.db import make_engine, make_sessions, migrate
+from ferkit.service.guard import Guard
+from ferkit.service.pool import AnalyzerPool, ServiceBusy
+from ferkit.service.routes import router
+from ferkit.service.schemas import ErrorOut
 from ferkit.service.settings import Settings
 from ferkit.service.uploads import UploadError
 
-STATIC = Path(__file__).parent / "static"
-
-
-class AnalyzerPool:
-    """One Analyzer per worker and detector, lent out for one request at a time."""
-
-    def __init__(self, model: str | None, workers: int):
-        self.model = str(emotion_model_path(model))
-        self.pools: dict[str, queue.Queue] = {}
-        self.workers = workers
-        self.model_version = ""
-        self.classes: tuple[str, ...] = ()
-        for detector in ("yunet",):  # the default loads now; others on first use
-            self._pool(detector)
-
-    def _pool(self, detector: str) -> queue.Queue:
-        if detector not in self.pools:
-            pool = queue.Queue()
-            for _ in range(self.workers):
-                analyzer = Analyzer(AnalyzerOptions(detector=detector, threads=1), model=self.model)
-                pool.put(analyzer)
-            meta = analyzer.recognizer.meta
-            self.model_version = f"{meta['arch']}-{meta['weights']}-{meta['data_hash']}"
-            self.classes = analyzer.classes
-            self.pools[detector] = pool
-        return self.pools[detector]
-
-    @contextmanager
-    def borrow(self, detector: str):
-        pool = self._pool(detector)
-        analyzer = pool.get()
-        try:
-            yield analyzer
-        finally:
-            pool.put(analyzer)
+log = logging.getLogger("ferkit.service")
+DATABASE_RETRY_SECONDS = 5
+READINESS_TIMEOUT_SECONDS = 3.0
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -71,19 +44,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(engine)
         app.state.engine = engine
         app.state.sessions = make_sessions(engine)
-        app.state.analyzers = AnalyzerPool(settings.model, settings.workers)
+        app.state.analyzers = AnalyzerPool(settings.model, settings.workers, max_waiting=settings.max_waiting,
+                                           wait_seconds=settings.wait_seconds, preload=settings.preload)
+        # The readiness probe's own thread: it never queues behind uploads in the shared thread pool.
+        app.state.probe_executor = ThreadPoolExecutor(1, thread_name_prefix="ferkit-probe")
         yield
+        app.state.probe_executor.shutdown(wait=False)
         engine.dispose()
 
     app = FastAPI(title="ferkit", version=__version__, lifespan=lifespan,
                   description="Facial emotion recognition: upload a photo, get every face with its probabilities.")
     app.state.settings = settings
-    if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"])
+    app.add_middleware(Guard, settings=settings)
+    if settings.cors_origins:  # outside the guard, so a refusal still carries the CORS headers a browser needs
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"])
+    _add_error_handlers(app)
+    _add_probes(app)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index():
+        return FileResponse(STATIC / "index.html")
+
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every error is a JSON body {"detail": ...}, whatever raised it."""
 
     @app.exception_handler(UploadError)
     async def upload_error(_request: Request, error: UploadError):
         return JSONResponse({"detail": str(error)}, status_code=error.status)
+
+    @app.exception_handler(ServiceBusy)
+    async def busy(_request: Request, error: ServiceBusy):
+        return JSONResponse({"detail": str(error)}, status_code=503,
+                            headers={"Retry-After": str(error.retry_after_seconds)})
 
     @app.exception_handler(FerkitError)
     async def ferkit_error(_request: Request, error: FerkitError):
@@ -95,27 +93,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=422)
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict:
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_down(_request: Request, error: Exception):
+        log.warning("database error: %s", type(error).__name__)
+        return JSONResponse({"detail": "the database is not reachable; retry shortly"}, status_code=503,
+                            headers={"Retry-After": str(DATABASE_RETRY_SECONDS)})
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, error: Exception):
+        log.error("unhandled error", exc_info=error)
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
+
+
+def _add_probes(app: FastAPI) -> None:
+    """Liveness and readiness run on the event loop (readiness's query on a thread of its own), so a server
+    busy with uploads still answers them at once."""
+
+    @app.get("/healthz", tags=["health"], operation_id="healthz")
+    @app.head("/healthz", tags=["health"], operation_id="healthz_head")
+    async def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
-    def readyz(request: Request):
+    @app.get("/readyz", tags=["health"], operation_id="readyz", responses={503: {"model": ErrorOut}})
+    @app.head("/readyz", tags=["health"], operation_id="readyz_head", responses={503: {"model": ErrorOut}})
+    async def readyz(request: Request):
+        loop = asyncio.get_running_loop()
         try:
-            with request.app.state.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            await asyncio.wait_for(loop.run_in_executor(request.app.state.probe_executor, _ping,
+                                                        request.app.state.engine), READINESS_TIMEOUT_SECONDS)
         except Exception as error:  # any database failure means "not ready"
-            return JSONResponse({"detail": f"database not reachable: {type(error).__name__}"}, status_code=503)
+            return JSONResponse({"detail": f"database not reachable: {type(error).__name__}"}, status_code=503,
+                                headers={"Retry-After": str(DATABASE_RETRY_SECONDS)})
         return {"status": "ready"}
 
-    from ferkit.service.routes import router
 
-    app.include_router(router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-    @app.get("/", include_in_schema=False)
-    def index():
-        return FileResponse(STATIC / "index.html")
-
-    return app
-
+def _ping(engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

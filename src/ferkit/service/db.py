@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, TypeDecorator,
+                        create_engine, event)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship, sessionmaker
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def new_public_id() -> str:
+    # Random, not sequential: a link to one analysis does not lead to the others.
+    return str(uuid.uuid4())
+
+
+class UtcDateTime(TypeDecorator):
+    """A time zone-aware UTC datetime on every database: SQLite stores no zone and would hand back naive times."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return value.astimezone(timezone.utc) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 class Base(DeclarativeBase):
@@ -20,8 +42,11 @@ class Base(DeclarativeBase):
 class Analysis(Base):
     __tablename__ = "analyses"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # internal; never shown
+    public_id: Mapped[str] = mapped_column(String(36), default=new_public_id, unique=True)
+    # A client's retry key: the same key answers with the analysis it first made.
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     file_name: Mapped[str] = mapped_column(String(255))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     content_type: Mapped[str] = mapped_column(String(64))
@@ -30,7 +55,10 @@ class Analysis(Base):
     detector: Mapped[str] = mapped_column(String(32))
     model_version: Mapped[str] = mapped_column(String(128))
     threshold: Mapped[float] = mapped_column(Float)
-    image: Mapped[bytes] = mapped_column(LargeBinary)  # the upload, so the annotated view can be drawn again
+    # The upload (to draw the annotated view) and that view once drawn: megabytes each, so they are loaded
+    # only by the one request that serves the image, never by a listing (raiseload makes a slip an error).
+    image: Mapped[bytes] = deferred(mapped_column(LargeBinary), raiseload=True)
+    annotated: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True), raiseload=True)
     faces: Mapped[list["FaceRow"]] = relationship(back_populates="analysis", cascade="all, delete-orphan",
                                                   order_by="FaceRow.face_id", lazy="selectin")
 
@@ -68,8 +96,8 @@ def make_engine(url: str):
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def migrate(engine) -> None:
-    """Bring the schema to the newest migration (Alembic, run in-process at start-up)."""
+def migrate(engine, revision: str = "head") -> None:
+    """Bring the schema to a migration (the newest by default; Alembic, run in-process at start-up)."""
     from alembic import command
     from alembic.config import Config
 
@@ -77,7 +105,7 @@ def migrate(engine) -> None:
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
 
 def make_sessions(engine) -> sessionmaker:

@@ -1,27 +1,38 @@
-"""/api/v1: thin handlers; the work is in the runtime (analysis) and db (storage)."""
+"""/api/v1: thin handlers; the work is in the runtime (analysis), the pool (who may work) and db (storage).
+
+Access (the API key) and request size are checked before any handler runs, in guard.py.
+"""
 
 from __future__ import annotations
 
-import secrets
-from pathlib import PurePath
+import uuid
 from typing import Annotated, Literal
 
 import cv2
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, Response, Security, UploadFile
 from fastapi import Path as FastApiPath
+from fastapi.security import APIKeyHeader
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, undefer
 
 from ferkit.runtime.draw import annotate
-from ferkit.runtime.images import decode_image
 from ferkit.runtime.results import FaceResult, ImageResult
+from ferkit.service.assets import STATIC
 from ferkit.service.db import Analysis, FaceRow
 from ferkit.service.schemas import AnalysisOut, AnalysisPage, ErrorOut, ExampleOut
-from ferkit.service.uploads import check_upload
+from ferkit.service.uploads import Upload, check_upload, clean_file_name
 
-router = APIRouter(prefix="/api/v1", tags=["analyses"])
+# Documents the key in the OpenAPI schema (Swagger's "Authorize"); guard.py enforces it before the body is read.
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="needed on every /api/v1 route when the server has a key")
+router = APIRouter(prefix="/api/v1", tags=["analyses"], dependencies=[Security(api_key_header)])
 DetectorName = Literal["yunet", "ssd", "mtcnn", "haar"]
-ERRORS = {code: {"model": ErrorOut} for code in (401, 404, 413, 415, 422)}
+IMAGE_CACHE_SECONDS = 86_400  # an analysis never changes; a deleted one answers 404 once the cache expires
+
+
+def errors(*codes: int) -> dict:
+    return {code: {"model": ErrorOut} for code in (401, 422, *codes)}
 
 
 def session(request: Request):
@@ -29,80 +40,116 @@ def session(request: Request):
         yield db
 
 
-def require_api_key(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> None:
-    expected = request.app.state.settings.api_key
-    if expected and not (x_api_key and secrets.compare_digest(x_api_key, expected)):
-        raise HTTPException(401, "missing or wrong X-API-Key")
-
-
 Db = Annotated[Session, Depends(session)]
-# Ids are 32-bit integers in every database ferkit supports; larger ones are a 422, not a crash.
-AnalysisId = Annotated[int, FastApiPath(ge=1, le=2_147_483_647)]
+AnalysisId = Annotated[uuid.UUID, FastApiPath(description="the analysis's id, as returned when it was made")]
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=128, description=(
+    "a client's key for this upload: retrying with the same key returns the analysis it first made"))]
 
 
-@router.post("/analyses", status_code=201, response_model=AnalysisOut, responses=ERRORS,
-             dependencies=[Depends(require_api_key)])
-def create_analysis(request: Request, db: Db, file: Annotated[UploadFile, File(description="a photo")],
+@router.post("/analyses", status_code=201, response_model=AnalysisOut,
+             responses={**errors(400, 409, 413, 415, 503), 200: {"model": AnalysisOut,
+                                                                 "description": "made earlier with this Idempotency-Key"}})
+def create_analysis(request: Request, response: Response, db: Db,
+                    file: Annotated[UploadFile, File(description="a photo")],
                     threshold: Annotated[float, Form(ge=0, le=1)] = 0.0,
-                    detector: Annotated[DetectorName, Form()] = "yunet") -> AnalysisOut:
+                    detector: Annotated[DetectorName, Form()] = "yunet",
+                    idempotency_key: IdempotencyKey = None) -> AnalysisOut:
     settings = request.app.state.settings
     upload = check_upload(file.file.read(settings.max_upload_bytes + 1), settings.max_upload_bytes, settings.max_pixels)
-    # Only the base name is kept: a client's path is neither trusted nor stored.
-    name = PurePath((file.filename or "upload").replace("\\", "/")).name[:255] or "upload"
+    earlier = _earlier_upload(db, idempotency_key, upload)
+    if earlier is not None:
+        response.status_code = 200
+        return _out(earlier)
+    name = clean_file_name(file.filename)
     pool = request.app.state.analyzers
-    with pool.borrow(detector) as analyzer:
-        result = analyzer.analyze(upload.image, name).with_threshold(threshold)
+    with pool.borrow(detector) as analyzer:  # decoded only here: at most `workers` decoded photos at once
+        result = analyzer.analyze(upload.decode(), name).with_threshold(threshold)
     row = Analysis(file_name=name, sha256=upload.sha256, content_type=upload.content_type, width=result.width,
                    height=result.height, detector=detector, model_version=pool.model_version, threshold=threshold,
-                   image=upload.data, faces=[_face_row(face) for face in result.faces])
-    with db.begin():  # the analysis and all its faces, or nothing
-        db.add(row)
+                   image=upload.data, idempotency_key=idempotency_key,
+                   faces=[_face_row(face) for face in result.faces])
+    try:
+        with db.begin():  # the analysis and all its faces, or nothing
+            db.add(row)
+    except IntegrityError:
+        # A retry with the same key raced this one and stored first: answer with its analysis.
+        earlier = _earlier_upload(db, idempotency_key, upload) if idempotency_key else None
+        if earlier is None:
+            raise
+        response.status_code = 200
+        return _out(earlier)
+    request.state.analysis_id = row.public_id
     return _out(row)
 
 
-@router.get("/analyses", response_model=AnalysisPage)
+@router.get("/analyses", response_model=AnalysisPage, responses=errors())
 def list_analyses(db: Db, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
                   per_page: Annotated[int, Query(ge=1, le=100)] = 20) -> AnalysisPage:
     total = db.scalar(select(func.count()).select_from(Analysis))
     rows = db.scalars(select(Analysis).order_by(Analysis.created_at.desc(), Analysis.id.desc())
                       .offset((page - 1) * per_page).limit(per_page)).all()
-    return AnalysisPage(items=[_out(row) for row in rows], total=total, page=page, per_page=per_page)
+    return AnalysisPage(items=[_out(row) for row in rows], total=total or 0, page=page, per_page=per_page)
 
 
-@router.get("/analyses/{analysis_id}", response_model=AnalysisOut, responses=ERRORS)
-def get_analysis(analysis_id: AnalysisId, db: Db) -> AnalysisOut:
+@router.get("/analyses/{analysis_id}", response_model=AnalysisOut, responses=errors(404))
+def get_analysis(request: Request, analysis_id: AnalysisId, db: Db) -> AnalysisOut:
+    request.state.analysis_id = str(analysis_id)
     return _out(_find(db, analysis_id))
 
 
-@router.get("/analyses/{analysis_id}/image", responses={**ERRORS, 200: {"content": {"image/jpeg": {}}}},
-            response_class=Response)
-def get_annotated_image(analysis_id: AnalysisId, db: Db) -> Response:
-    row = _find(db, analysis_id)
-    faces = [_face_result(face) for face in row.faces]
-    drawn = annotate(decode_image(row.image, row.file_name), faces)
-    return Response(cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes(), media_type="image/jpeg")
+@router.get("/analyses/{analysis_id}/image", response_class=Response,
+            responses={**errors(404, 503), 200: {"content": {"image/jpeg": {}}}, 304: {"description": "not modified"}})
+def get_annotated_image(request: Request, analysis_id: AnalysisId, db: Db,
+                        if_none_match: Annotated[str | None, Header(max_length=256)] = None) -> Response:
+    """The photo with its boxes and labels, drawn on first request and kept: an analysis never changes."""
+    request.state.analysis_id = str(analysis_id)
+    etag = f'"{analysis_id}"'
+    cache = {"ETag": etag, "Cache-Control": f"private, max-age={IMAGE_CACHE_SECONDS}"}
+    row = _find(db, analysis_id, undefer(Analysis.annotated))
+    if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
+        return Response(status_code=304, headers=cache)
+    if row.annotated is None:
+        with request.app.state.analyzers.slot():  # decoding a stored photo costs what an analysis does
+            row.annotated = _render(db, row)
+        db.commit()
+    return Response(row.annotated, media_type="image/jpeg", headers=cache)
 
 
-@router.delete("/analyses/{analysis_id}", status_code=204, responses=ERRORS, dependencies=[Depends(require_api_key)])
-def delete_analysis(analysis_id: AnalysisId, db: Db) -> Response:
+@router.delete("/analyses/{analysis_id}", status_code=204, responses=errors(404))
+def delete_analysis(request: Request, analysis_id: AnalysisId, db: Db) -> Response:
+    request.state.analysis_id = str(analysis_id)
     with db.begin():
         db.delete(_find(db, analysis_id))
     return Response(status_code=204)
 
 
-@router.get("/examples", response_model=list[ExampleOut], tags=["examples"])
+@router.get("/examples", response_model=list[ExampleOut], tags=["examples"], responses=errors())
 def examples() -> list[ExampleOut]:
-    from ferkit.service.app import STATIC
-
     files = sorted(p for p in (STATIC / "examples").iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
     return [ExampleOut(name=p.stem, url=f"/static/examples/{p.name}") for p in files]
 
 
-def _find(db: Session, analysis_id: int) -> Analysis:
-    row = db.get(Analysis, analysis_id)
+def _find(db: Session, analysis_id: uuid.UUID, *options) -> Analysis:
+    row = db.scalar(select(Analysis).where(Analysis.public_id == str(analysis_id)).options(*options))
     if row is None:
         raise HTTPException(404, f"analysis {analysis_id} not found")
     return row
+
+
+def _render(db: Session, row: Analysis) -> bytes:
+    stored = Upload(db.scalar(select(Analysis.image).where(Analysis.id == row.id)), row.content_type, row.sha256)
+    drawn = annotate(stored.decode(), [_face_result(face) for face in row.faces])
+    return cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
+
+
+def _earlier_upload(db: Session, idempotency_key: str | None, upload: Upload) -> Analysis | None:
+    if idempotency_key is None:
+        return None
+    earlier = db.scalar(select(Analysis).where(Analysis.idempotency_key == idempotency_key))
+    if earlier is not None and earlier.sha256 != upload.sha256:
+        raise HTTPException(409, "this Idempotency-Key was used for another file")
+    db.rollback()  # end the read transaction, so the write that may follow opens its own
+    return earlier
 
 
 def _face_row(face: FaceResult) -> FaceRow:
@@ -119,7 +166,7 @@ def _face_result(row: FaceRow) -> FaceResult:
 
 def _out(row: Analysis) -> AnalysisOut:
     image = ImageResult(row.file_name, row.width, row.height, row.threshold, [_face_result(f) for f in row.faces])
-    return AnalysisOut(id=row.id, created_at=row.created_at, file_name=row.file_name, sha256=row.sha256,
+    return AnalysisOut(id=row.public_id, created_at=row.created_at, file_name=row.file_name, sha256=row.sha256,
                        width=row.width, height=row.height, detector=row.detector, model_version=row.model_version,
-                       threshold=row.threshold, image_url=f"/api/v1/analyses/{row.id}/image",
+                       threshold=row.threshold, image_url=f"/api/v1/analyses/{row.public_id}/image",
                        faces=image.to_dict()["faces"])

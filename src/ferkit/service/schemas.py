@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 
 
 class FaceOut(BaseModel):
@@ -18,8 +16,8 @@ class FaceOut(BaseModel):
 
 
 class AnalysisOut(BaseModel):
-    id: int
-    created_at: datetime
+    id: str  # random (UUID 4), never reused: knowing one gives no way to the others
+    created_at: AwareDatetime  # RFC 3339 with its zone (UTC) on every database
     file_name: str
     sha256: str
     width: int
@@ -45,7 +43,3 @@ class ExampleOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
-
-
-class Health(BaseModel):
-    status: str

@@ -4,19 +4,63 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from ferkit.errors import FerkitError
+
+# Room for the multipart framing and the small form fields around the file itself.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def _env_list(name: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise FerkitError(f"{name}={value!r} is not a whole number") from None
+
+
+def read_api_key_file(path: str | Path) -> str:
+    """A key from a file (its first line), so it is seen neither in `ps` nor in the environment of children."""
+    try:
+        key = Path(path).read_text().strip().splitlines()
+    except OSError as error:
+        raise FerkitError(f"{path}: cannot read the API key file ({error.strerror or error})") from None
+    if not key or not key[0].strip():
+        raise FerkitError(f"{path}: the API key file is empty")
+    return key[0].strip()
+
+
+def _env_api_key() -> str | None:
+    if os.environ.get("FERKIT_API_KEY_FILE"):
+        return read_api_key_file(os.environ["FERKIT_API_KEY_FILE"])
+    return os.environ.get("FERKIT_API_KEY") or None
+
+
 @dataclass
 class Settings:
     db_url: str = field(default_factory=lambda: os.environ.get("FERKIT_DB_URL", "sqlite:///ferkit.db"))
-    api_key: str | None = field(default_factory=lambda: os.environ.get("FERKIT_API_KEY") or None)
+    # With a key, every /api/v1 route needs it in X-API-Key; `public_read` opens GET and HEAD to everyone.
+    api_key: str | None = field(default_factory=_env_api_key)
+    public_read: bool = field(default_factory=lambda: os.environ.get("FERKIT_PUBLIC_READ", "") in ("1", "true", "yes"))
     cors_origins: list[str] = field(default_factory=lambda: _env_list("FERKIT_CORS_ORIGINS"))
-    max_upload_bytes: int = field(default_factory=lambda: int(os.environ.get("FERKIT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)))
+    max_upload_bytes: int = field(default_factory=lambda: _env_int("FERKIT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
     # A decompression-bomb guard: a small file can claim a huge canvas.
-    max_pixels: int = field(default_factory=lambda: int(os.environ.get("FERKIT_MAX_PIXELS", 40_000_000)))
-    workers: int = field(default_factory=lambda: int(os.environ.get("FERKIT_WORKERS", 2)))
+    max_pixels: int = field(default_factory=lambda: _env_int("FERKIT_MAX_PIXELS", 40_000_000))
+    workers: int = field(default_factory=lambda: _env_int("FERKIT_WORKERS", 2))
+    # Requests allowed to wait for a busy analyzer; more get 503 with Retry-After, and none waits longer.
+    max_waiting: int = field(default_factory=lambda: _env_int("FERKIT_MAX_WAITING", 16))
+    wait_seconds: float = 30.0
+    preload: tuple[str, ...] = ("yunet",)  # detectors loaded at start; the others on first use
     model: str | None = field(default_factory=lambda: os.environ.get("FERKIT_MODEL") or None)
+    access_log: bool = field(default_factory=lambda: os.environ.get("FERKIT_ACCESS_LOG", "") in ("1", "true", "yes"))
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.max_upload_bytes + MULTIPART_OVERHEAD_BYTES

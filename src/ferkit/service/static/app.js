@@ -1,13 +1,50 @@
-// ferkit web page: plain JavaScript, no build step.
+// ferkit web page: plain JavaScript, no build step. Every value from the server or a user is put into the
+// page as text (textContent, attributes set one by one): no HTML is ever built from data.
 const EMOJI = { angry: "😠", anger: "😠", disgust: "🤢", fear: "😨", happy: "😄", happiness: "😄", sad: "😢",
   sadness: "😢", surprise: "😲", neutral: "😐", contempt: "😒" };
 const COLOURS = { angry: "#dc2828", anger: "#dc2828", disgust: "#288c28", fear: "#963c96", happy: "#e0a800",
   happiness: "#e0a800", sad: "#2878c8", sadness: "#2878c8", surprise: "#d070d0", neutral: "#888", contempt: "#b46e3c" };
+const SVG = "http://www.w3.org/2000/svg";
+const KEY_STORAGE = "ferkit-api-key";  // sessionStorage: the key lasts as long as the tab, not on disk
 const $ = (id) => document.getElementById(id);
+let historyUrls = [];  // object URLs of the thumbnails, released when the list is drawn again
+let photoUrl = null;
+
+function element(tag, { className, text, attributes = {} } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  node.append(...children);
+  return node;
+}
 
 function setStatus(text, isError = false) {
   $("status").textContent = text;
   $("status").className = isError ? "error" : "";
+}
+
+function keyHeaders() {
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  return key ? { "X-API-Key": key } : {};
+}
+
+// A request to the API; any answer that is not ok becomes an Error with a readable message, whether the body
+// is ferkit's JSON or a proxy's HTML page.
+async function request(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...keyHeaders(), ...(options.headers || {}) } });
+  if (response.ok) return response;
+  if (response.status === 401) showKeyForm();
+  let detail = "";
+  if ((response.headers.get("content-type") || "").includes("application/json")) {
+    detail = await response.json().then((body) => body.detail, () => "");
+  }
+  throw new Error(typeof detail === "string" && detail ? detail : `the server answered ${response.status} ${response.statusText}`.trim());
+}
+
+// Images come through fetch, not <img src>, so a locked server's key goes with them.
+async function imageUrl(path) {
+  return URL.createObjectURL(await (await request(path)).blob());
 }
 
 async function analyse(blob, name) {
@@ -16,70 +53,105 @@ async function analyse(blob, name) {
   form.append("threshold", $("threshold").value || "0");
   form.append("detector", $("detector").value);
   setStatus(`Analysing ${name}…`);
-  const response = await fetch("/api/v1/analyses", { method: "POST", body: form });
-  const body = await response.json();
-  if (!response.ok) { setStatus(body.detail || `error ${response.status}`, true); return; }
-  show(body);
-  setStatus(`${body.faces.length} face(s) in ${body.file_name}`);
-  loadHistory();
-}
-
-function show(analysis) {
-  $("result").hidden = false;
-  const photo = $("photo");
-  photo.src = `/api/v1/analyses/${analysis.id}/image`;
-  const svg = $("boxes");
-  svg.setAttribute("viewBox", `0 0 ${analysis.width} ${analysis.height}`);
-  svg.innerHTML = "";
-  const faces = $("faces");
-  faces.innerHTML = "";
-  for (const face of analysis.faces) {
-    const [x1, y1, x2, y2] = face.bbox;
-    const colour = COLOURS[face.emotion] || "#999";
-    svg.insertAdjacentHTML("beforeend",
-      `<rect class="box" x="${x1}" y="${y1}" width="${x2 - x1}" height="${y2 - y1}" stroke="${colour}"></rect>`);
-    faces.appendChild(faceCard(face));
+  try {
+    const analysis = await (await request("/api/v1/analyses", { method: "POST", body: form })).json();
+    await show(analysis);
+    setStatus(`${analysis.faces.length} face(s) in ${analysis.file_name}`);
+    loadHistory();
+  } catch (error) {
+    setStatus(error.message, true);
   }
 }
 
+async function show(analysis) {
+  $("result").hidden = false;
+  const svg = $("boxes");
+  svg.setAttribute("viewBox", `0 0 ${analysis.width} ${analysis.height}`);
+  svg.replaceChildren(...analysis.faces.map(faceBox));
+  $("faces").replaceChildren(...analysis.faces.map(faceCard));
+  const previous = photoUrl;
+  photoUrl = await imageUrl(analysis.image_url);
+  $("photo").src = photoUrl;
+  if (previous) URL.revokeObjectURL(previous);
+}
+
+function faceBox(face) {
+  const [x1, y1, x2, y2] = face.bbox;
+  const rect = document.createElementNS(SVG, "rect");
+  const box = { x: x1, y: y1, width: x2 - x1, height: y2 - y1, stroke: COLOURS[face.emotion] || "#999" };
+  for (const [name, value] of Object.entries(box)) rect.setAttribute(name, value);
+  rect.setAttribute("class", "box");
+  return rect;
+}
+
 function faceCard(face) {
-  const item = document.createElement("li");
-  item.className = "face";
   const top = Object.entries(face.probabilities).sort((a, b) => b[1] - a[1])[0][0];
-  const label = face.emotion ? `${EMOJI[face.emotion] || ""} ${face.emotion}` : "below threshold";
-  item.innerHTML = `<h3>#${face.face_id} <span class="emoji">${face.emotion ? EMOJI[face.emotion] || "" : ""}</span>
-    ${face.emotion || "?"}${face.age_range ? `, age ${face.age_range}` : ""}</h3>`;
-  item.setAttribute("aria-label", `face ${face.face_id}: ${label}`);
+  const emoji = face.emotion ? EMOJI[face.emotion] || "" : "";
+  const title = `${face.emotion || "?"}${face.age_range ? `, age ${face.age_range}` : ""}`;
+  const heading = element("h3", { text: `#${face.face_id} ` }, [element("span", { className: "emoji", text: emoji }), ` ${title}`]);
+  const label = face.emotion ? `${emoji} ${face.emotion}` : "below threshold";
+  const item = element("li", { className: "face", attributes: { "aria-label": `face ${face.face_id}: ${label}` } }, [heading]);
   for (const [name, p] of Object.entries(face.probabilities)) {
-    const row = document.createElement("div");
-    row.className = "bar" + (name === top ? " top" : "");
-    row.innerHTML = `<span>${name}</span><span class="track"><span class="fill" style="width:${(100 * p).toFixed(1)}%;display:block"></span></span><span>${(100 * p).toFixed(0)}%</span>`;
-    item.appendChild(row);
+    const fill = element("span", { className: "fill" });
+    fill.style.width = `${(100 * p).toFixed(1)}%`;  // CSSOM, which the page's style policy allows
+    item.append(element("div", { className: name === top ? "bar top" : "bar" }, [
+      element("span", { text: name }), element("span", { className: "track" }, [fill]),
+      element("span", { text: `${(100 * p).toFixed(0)}%` })]));
   }
   return item;
 }
 
 async function loadHistory() {
-  const response = await fetch("/api/v1/analyses?per_page=20");
-  if (!response.ok) return;
-  const page = await response.json();
-  const list = $("history");
-  list.innerHTML = "";
-  for (const analysis of page.items) {
-    const item = document.createElement("li");
-    const emotions = analysis.faces.map((f) => EMOJI[f.emotion] || "·").join(" ");
-    item.innerHTML = `<img src="${analysis.image_url}" alt=""><span>${analysis.file_name}<br><small>${emotions}</small></span>`;
-    item.addEventListener("click", () => show(analysis));
-    list.appendChild(item);
+  let page;
+  try {
+    page = await (await request("/api/v1/analyses?per_page=20")).json();
+  } catch (error) {
+    return;  // a locked server: the key form is showing
   }
+  historyUrls.forEach((url) => URL.revokeObjectURL(url));
+  historyUrls = [];
+  const items = page.items.map((analysis) => {
+    const thumbnail = element("img", { attributes: { alt: "" } });
+    imageUrl(analysis.image_url).then((url) => { historyUrls.push(url); thumbnail.src = url; }, () => {});
+    const emotions = analysis.faces.map((f) => EMOJI[f.emotion] || "·").join(" ");
+    const text = element("span", { text: analysis.file_name }, [element("br"), element("small", { text: emotions })]);
+    const item = element("li", { attributes: { tabindex: "0" } }, [thumbnail, text]);
+    item.addEventListener("click", () => show(analysis));
+    return item;
+  });
+  $("history").replaceChildren(...items);
 }
 
 async function loadExamples() {
-  const response = await fetch("/api/v1/examples");
   const select = $("examples");
-  for (const example of await response.json()) {
-    select.insertAdjacentHTML("beforeend", `<option value="${example.url}">${example.name}</option>`);
+  try {
+    const examples = await (await request("/api/v1/examples")).json();
+    select.replaceChildren(select.options[0], ...examples.map((example) =>
+      element("option", { text: example.name, attributes: { value: example.url } })));
+  } catch (error) {
+    return;
   }
+}
+
+function showKeyForm() {
+  $("key-form").hidden = false;
+  setStatus("This server needs an API key: enter it above.", true);
+}
+
+function setUpKeyForm() {
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY_STORAGE, $("api-key").value.trim());
+    $("api-key").value = "";
+    $("key-form").hidden = true;
+    setStatus("Key saved for this tab.");
+    loadExamples();
+    loadHistory();
+  });
+}
+
+function setUpExamples() {
+  const select = $("examples");
   select.addEventListener("change", async () => {
     if (!select.value) return;
     const blob = await (await fetch(select.value)).blob();
@@ -122,6 +194,8 @@ function setUpCamera() {
   });
 }
 
+setUpKeyForm();
+setUpExamples();
 setUpDrop();
 setUpCamera();
 loadExamples();

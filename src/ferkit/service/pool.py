@@ -1,0 +1,89 @@
+"""Analyzers lent out one request at a time, and a bounded line of requests waiting for one.
+
+An upload is decoded only once it holds an analysis slot, so at most `workers` decoded photos exist at once
+(a 40-megapixel photo is 120 MB decoded), and a request that finds the line full is answered 503 at once.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ferkit.errors import FerkitError
+from ferkit.runtime.age import AgeEstimator
+from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+from ferkit.runtime.models import AGE_MODEL, emotion_model_path, load_emotion_model
+
+
+class ServiceBusy(FerkitError):
+    """Every analyzer is busy and the line of waiting requests is full (or the wait ran out)."""
+
+    retry_after_seconds = 2
+
+
+class AnalyzerPool:
+    """`workers` analysis slots shared by every detector; each detector's analyzers are loaded once, under a lock,
+    at start (`preload`) or on first use, and all of them share one emotion model and one age model."""
+
+    def __init__(self, model: str | None, workers: int, *, max_waiting: int = 16, wait_seconds: float = 30.0,
+                 preload: tuple[str, ...] = ("yunet",)):
+        self.recognizer = load_emotion_model(emotion_model_path(model), threads=1)
+        self.age_estimator = AgeEstimator(AGE_MODEL, threads=1) if AGE_MODEL.is_file() else None
+        meta = self.recognizer.meta
+        self.model_version = f"{meta['arch']}-{meta['weights']}-{meta['data_hash']}"
+        self.workers = workers
+        self.max_waiting = max_waiting
+        self.wait_seconds = wait_seconds
+        self._slots = threading.BoundedSemaphore(workers)
+        self._count_lock = threading.Lock()
+        self._queued = 0  # requests waiting for a slot or holding one
+        self._load_lock = threading.Lock()
+        self._analyzers: dict[str, queue.SimpleQueue[Analyzer]] = {}
+        for detector in preload:
+            self._detector_pool(detector)
+
+    @property
+    def loaded_detectors(self) -> list[str]:
+        return sorted(self._analyzers)
+
+    def _detector_pool(self, detector: str) -> queue.SimpleQueue[Analyzer]:
+        with self._load_lock:
+            if detector not in self._analyzers:
+                pool: queue.SimpleQueue[Analyzer] = queue.SimpleQueue()
+                for _ in range(self.workers):
+                    options = AnalyzerOptions(detector=detector, threads=1)
+                    pool.put(Analyzer(options, recognizer=self.recognizer, age_estimator=self.age_estimator))
+                self._analyzers[detector] = pool
+            return self._analyzers[detector]
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """One of the `workers` slots for heavy work (an analysis, drawing a stored photo)."""
+        with self._count_lock:
+            if self._queued >= self.workers + self.max_waiting:
+                raise ServiceBusy(f"the service is busy ({self.max_waiting} requests already waiting); retry shortly")
+            self._queued += 1
+        try:
+            if not self._slots.acquire(timeout=self.wait_seconds):
+                raise ServiceBusy(f"no analyzer became free within {self.wait_seconds:g} s; retry shortly")
+            try:
+                yield
+            finally:
+                self._slots.release()
+        finally:
+            with self._count_lock:
+                self._queued -= 1
+
+    @contextmanager
+    def borrow(self, detector: str) -> Iterator[Analyzer]:
+        """A slot and an analyzer with this detector. Holding a slot means one of the detector's `workers`
+        analyzers is free, so the get below never waits."""
+        pool = self._detector_pool(detector)
+        with self.slot():
+            analyzer = pool.get()
+            try:
+                yield analyzer
+            finally:
+                pool.put(analyzer)

@@ -1,0 +1,362 @@
+"""The service against hostile and careless clients: each test here failed on the service before issue 26."""
+
+import io
+import json
+import logging
+import socket
+import threading
+import uuid
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import create_engine, event, func, select
+
+from ferkit.service import routes
+from ferkit.service.db import Analysis, migrate
+from ferkit.service.guard import Guard
+from ferkit.service.settings import Settings
+from ferkit.service.uploads import Upload, clean_file_name
+
+KEY = "k3y-for-tests"
+
+
+def upload(client, data, name="photo.jpg", headers=None, **form):
+    return client.post("/api/v1/analyses", files={"file": (name, io.BytesIO(data), "image/jpeg")},
+                       data={k: str(v) for k, v in form.items()}, headers=headers or {})
+
+
+def count_analyses(client) -> int:
+    with client.app.state.engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(Analysis))
+
+
+# --- security ----------------------------------------------------------------------------------------
+
+
+def test_every_answer_carries_the_security_headers(client):
+    for path in ("/", "/static/app.js", "/api/v1/analyses", "/healthz", "/api/v1/nowhere"):
+        headers = client.get(path).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy.split("style-src")[0]
+        assert "frame-ancestors 'none'" in policy
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+        assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_the_page_builds_no_markup_from_data():
+    from ferkit.service.assets import STATIC
+
+    script = (STATIC / "app.js").read_text()
+    assert "innerHTML" not in script and "insertAdjacentHTML" not in script and "outerHTML" not in script
+
+
+def test_a_key_guards_every_api_route(make_client, photo_bytes):
+    client = make_client(api_key=KEY)
+    assert upload(client, photo_bytes).status_code == 401
+    created = upload(client, photo_bytes, headers={"X-API-Key": KEY}).json()
+    one = f"/api/v1/analyses/{created['id']}"
+    for path in ("/api/v1/analyses", one, f"{one}/image", "/api/v1/examples"):
+        refused = client.get(path)
+        assert refused.status_code == 401 and refused.json() == {"detail": "missing or wrong X-API-Key"}
+        assert client.get(path, headers={"X-API-Key": "wrong"}).status_code == 401
+        assert client.get(path, headers={"X-API-Key": KEY}).status_code == 200
+    assert client.delete(one, headers={"X-API-Key": "wrong"}).status_code == 401
+    for path in ("/", "/static/app.js", "/healthz", "/readyz", "/openapi.json"):
+        assert client.get(path).status_code == 200, path  # the page, its files, the probes and the schema stay open
+    assert client.delete(one, headers={"X-API-Key": KEY}).status_code == 204
+
+
+def test_public_read_opens_reads_only(make_client, photo_bytes):
+    client = make_client(api_key=KEY, public_read=True)
+    assert client.get("/api/v1/analyses").status_code == 200
+    assert upload(client, photo_bytes).status_code == 401
+
+
+def test_the_key_comes_from_a_file_or_the_environment(tmp_path, monkeypatch):
+    from ferkit.errors import FerkitError
+
+    (tmp_path / "key").write_text("from-a-file\n")
+    monkeypatch.setenv("FERKIT_API_KEY", "from-the-environment")
+    assert Settings().api_key == "from-the-environment"
+    monkeypatch.setenv("FERKIT_API_KEY_FILE", str(tmp_path / "key"))
+    assert Settings().api_key == "from-a-file"
+    monkeypatch.setenv("FERKIT_API_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(FerkitError, match="cannot read the API key file"):
+        Settings()
+
+
+def test_ids_are_random_and_never_reused(client, photo_bytes):
+    first = upload(client, photo_bytes).json()["id"]
+    assert uuid.UUID(first).version == 4
+    assert client.delete(f"/api/v1/analyses/{first}").status_code == 204
+    second = upload(client, photo_bytes).json()["id"]
+    assert second != first  # SQLite hands the deleted row's integer to the next insert; the public id is new
+    assert client.get(f"/api/v1/analyses/{first}").status_code == 404
+
+
+def test_a_database_made_before_public_ids_is_migrated(db_url, make_client, photo_bytes):
+    engine = create_engine(db_url)
+    migrate(engine, "0001")  # the schema as the service made it before issue 26
+    old = {"created_at": datetime(2026, 11, 30, 12, 0), "file_name": "old.jpg", "sha256": "0" * 64,
+           "content_type": "image/jpeg", "width": 10, "height": 10, "detector": "yunet", "model_version": "v",
+           "threshold": 0.0, "image": photo_bytes}
+    table = sa.table("analyses", *(sa.column(name) for name in ("id", *old)))
+    with engine.begin() as connection:
+        connection.execute(table.insert().values(id=1, **old))
+        connection.execute(table.insert().values(id=2, **{**old, "file_name": "older.jpg"}))
+    engine.dispose()
+    client = make_client()
+    items = client.get("/api/v1/analyses").json()["items"]
+    assert sorted(item["file_name"] for item in items) == ["old.jpg", "older.jpg"]
+    ids = [item["id"] for item in items]
+    assert len(set(ids)) == 2 and all(uuid.UUID(i).version == 4 for i in ids)
+    assert client.get(f"/api/v1/analyses/{ids[0]}/image").status_code == 200
+    assert client.get("/api/v1/analyses/1").status_code == 422  # the old integer ids are gone from URLs
+
+
+# --- resource bounds ---------------------------------------------------------------------------------
+
+
+def raw_request(base_url: str, head: str, body: bytes = b"") -> bytes:
+    """Send a request by hand (a client that lies or streams), read the answer, close."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        answer = b""
+        while not _complete(answer):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+def _complete(answer: bytes) -> bool:
+    head, found, body = answer.partition(b"\r\n\r\n")
+    lengths = [line.split(b":")[1] for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
+    return bool(found) and len(body) >= int(lengths[0]) if lengths else bool(found)
+
+
+def test_a_declared_huge_body_is_refused_before_it_is_sent(live_server):
+    head = ("POST /api/v1/analyses HTTP/1.1\nHost: x\nContent-Type: multipart/form-data; boundary=b\n"
+            "Content-Length: 1073741824\n")
+    answer = raw_request(live_server, head, b"--b\r\n")  # 5 bytes of the gigabyte it announced
+    assert answer.startswith(b"HTTP/1.1 413")
+    assert b"larger than the 10 MiB upload limit" in answer
+
+
+def test_a_request_without_the_key_is_refused_before_its_body(live_server_with_key):
+    head = "POST /api/v1/analyses HTTP/1.1\nHost: x\nContent-Type: multipart/form-data; boundary=b\nContent-Length: 5000000\n"
+    assert raw_request(live_server_with_key, head, b"--b\r\n").startswith(b"HTTP/1.1 401")
+
+
+async def run_guard(settings: Settings, chunks: list[bytes], headers: list[tuple[bytes, bytes]]):
+    """The guard around an app that reads the whole body; returns (bytes the app got, status sent)."""
+    delivered = {"bytes": 0}
+    sent = []
+
+    async def app(scope, receive, send):
+        while True:
+            message = await receive()
+            delivered["bytes"] += len(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    pending = [{"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks]
+    pending[-1]["more_body"] = False
+
+    async def receive():
+        return pending.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/analyses", "headers": headers, "query_string": b""}
+    await Guard(app, settings)(scope, receive, send)
+    return delivered["bytes"], next(m["status"] for m in sent if m["type"] == "http.response.start")
+
+
+def test_a_streamed_body_is_cut_off_at_the_limit():
+    import asyncio
+
+    settings = Settings(db_url="sqlite://", max_upload_bytes=100_000, api_key=None)
+    chunks = [b"x" * 65536] * 64  # 4 MiB, chunked: no Content-Length to refuse it on
+    delivered, status = asyncio.run(run_guard(settings, chunks, []))
+    assert status == 413 and delivered <= settings.max_body_bytes
+    small, status = asyncio.run(run_guard(settings, [b"x" * 1000], [(b"content-length", b"1000")]))
+    assert status == 200 and small == 1000
+
+
+def test_a_listing_never_reads_image_bytes(client, photo_bytes):
+    for _ in range(3):
+        upload(client, photo_bytes)
+    statements = []
+    engine = client.app.state.engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        page = client.get("/api/v1/analyses", params={"per_page": 100}).json()
+        client.get(f"/api/v1/analyses/{page['items'][0]['id']}")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(page["items"]) == 3 and statements
+    reads = [s for s in statements if "analyses" in s]
+    assert not [s for s in reads if "analyses.image" in s or "analyses.annotated" in s], reads
+
+
+def test_uploads_are_decoded_only_inside_an_analysis_slot(make_client, photo_bytes, monkeypatch):
+    client = make_client(workers=1)
+    pool = client.app.state.analyzers
+    free_slots_at_decode = []
+    real_decode = Upload.decode
+
+    def watched(self):
+        free_slots_at_decode.append(pool._slots._value)
+        return real_decode(self)
+
+    monkeypatch.setattr(Upload, "decode", watched)
+    assert upload(client, photo_bytes).status_code == 201
+    assert free_slots_at_decode == [0]
+
+
+def test_a_full_line_is_answered_503_at_once(make_client, photo_bytes):
+    client = make_client(workers=1, max_waiting=0)
+    pool = client.app.state.analyzers
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_only_slot():
+        with pool.slot():
+            holding.set()
+            release.wait(30)
+
+    worker = threading.Thread(target=hold_the_only_slot)
+    worker.start()
+    try:
+        assert holding.wait(10)
+        busy = upload(client, photo_bytes)
+        assert busy.status_code == 503 and busy.headers["retry-after"].isdigit()
+        assert "busy" in busy.json()["detail"] and count_analyses(client) == 0
+    finally:
+        release.set()
+        worker.join()
+    assert upload(client, photo_bytes).status_code == 201
+
+
+def test_a_detector_loads_once_and_all_share_one_model(make_client, monkeypatch):
+    from ferkit.service import pool as pool_module
+
+    client = make_client(workers=2)
+    pool = client.app.state.analyzers
+    built = []
+    real = pool_module.Analyzer
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pool_module, "Analyzer", counting)
+    threads = [threading.Thread(target=pool._detector_pool, args=("haar",)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(built) == 2 and pool.loaded_detectors == ["haar", "yunet"]
+    analyzers = [pool._analyzers[d].get() for d in ("haar", "haar", "yunet", "yunet")]
+    assert {id(a.recognizer) for a in analyzers} == {id(pool.recognizer)}
+    assert {id(a.age_estimator) for a in analyzers} == {id(pool.age_estimator)}
+
+
+# --- contract and robustness -------------------------------------------------------------------------
+
+
+def test_a_database_outage_is_a_json_503(client):
+    from sqlalchemy.orm import sessionmaker
+
+    client.app.state.sessions = sessionmaker(create_engine("postgresql+psycopg://nobody:x@127.0.0.1:9/none"))
+    response = client.get("/api/v1/analyses")
+    assert response.status_code == 503 and response.headers["retry-after"].isdigit()
+    assert "database" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("given,kept", [
+    ("a\x00b\x1fc.jpg", "abc.jpg"), ("dir\\evil\u202egpj.exe", "evilgpj.exe"), ("\x00\x01", "upload"),
+    ("é" * 300 + ".jpg", "é" * 255),
+])
+def test_file_names_lose_control_characters(given, kept):
+    assert clean_file_name(given) == kept
+
+
+def test_a_name_with_nul_is_stored_on_every_database(client, photo_bytes):
+    # Built by hand: HTTP clients percent-encode such names, hostile ones send the bytes.
+    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="bad\x00name\x07.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n" + photo_bytes + b"\r\n--b--\r\n")
+    response = client.post("/api/v1/analyses", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 201 and response.json()["file_name"] == "badname.jpg"
+
+
+def test_times_carry_their_zone_on_every_database(client, photo_bytes):
+    created = upload(client, photo_bytes).json()
+    for body in (created, client.get(f"/api/v1/analyses/{created['id']}").json(),
+                 client.get("/api/v1/analyses").json()["items"][0]):
+        stamp = datetime.fromisoformat(body["created_at"])
+        assert stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0
+
+
+def test_a_retried_upload_returns_the_first_analysis(client, photo_bytes):
+    first = upload(client, photo_bytes, headers={"Idempotency-Key": "retry-1"})
+    again = upload(client, photo_bytes, headers={"Idempotency-Key": "retry-1"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["id"] == first.json()["id"] and count_analyses(client) == 1
+    other = upload(client, photo_bytes[:-10] + b"\xff\xd9" * 5, headers={"Idempotency-Key": "retry-1"})
+    assert other.status_code == 409 and count_analyses(client) == 1
+    assert upload(client, photo_bytes, headers={"Idempotency-Key": "retry-2"}).status_code == 201
+
+
+def test_concurrent_retries_store_one_analysis(client, photo_bytes):
+    answers = []
+
+    def send():
+        answers.append(upload(client, photo_bytes, headers={"Idempotency-Key": "race"}))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({a.json()["id"] for a in answers}) == 1 and count_analyses(client) == 1
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+
+
+def test_the_annotated_image_is_drawn_once_and_cached(client, photo_bytes, monkeypatch):
+    drawn = []
+    real = routes.annotate
+    monkeypatch.setattr(routes, "annotate", lambda *args: drawn.append(1) or real(*args))
+    url = upload(client, photo_bytes).json()["image_url"]
+    first, second = client.get(url), client.get(url)
+    assert first.content == second.content and len(drawn) == 1
+    assert "max-age" in first.headers["cache-control"]
+    unchanged = client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+
+
+def test_the_access_log_has_one_line_per_request_without_secrets(make_client, photo_bytes, caplog):
+    client = make_client(access_log=True, api_key=KEY)
+    with caplog.at_level(logging.INFO, logger="ferkit.access"):
+        created = upload(client, photo_bytes, headers={"X-API-Key": KEY}).json()
+        client.get(f"/api/v1/analyses/{created['id']}", headers={"X-API-Key": KEY})
+        client.get("/api/v1/analyses")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ferkit.access"]
+    assert [(line["method"], line["route"], line["status"]) for line in lines] == [
+        ("POST", "/api/v1/analyses", 201), ("GET", "/api/v1/analyses/{analysis_id}", 200),
+        ("GET", "/api/v1/analyses", 401)]
+    assert lines[0]["analysis"] == created["id"] == lines[1]["analysis"] and lines[0]["ms"] > 0
+    assert KEY not in caplog.text
+
+
+def test_size_errors_say_the_limit_in_units(make_client):
+    client = make_client(max_upload_bytes=50_000)
+    response = upload(client, b"\xff\xd8\xff" + b"\x00" * 60_000)
+    assert response.status_code == 413 and "48.8 KiB" in response.json()["detail"]
