@@ -360,3 +360,34 @@ def test_size_errors_say_the_limit_in_units(make_client):
     client = make_client(max_upload_bytes=50_000)
     response = upload(client, b"\xff\xd8\xff" + b"\x00" * 60_000)
     assert response.status_code == 413 and "48.8 KiB" in response.json()["detail"]
+
+
+def test_options_lists_every_method(client):
+    allowed = client.options("/api/v1/analyses")
+    assert allowed.status_code == 204 and allowed.headers["allow"] == "GET, OPTIONS, POST"
+    one = client.options("/api/v1/analyses/7d1c3b9e-2f4a-4c55-9a1e-0b7f3c2d1e00")
+    assert one.headers["allow"] == "DELETE, GET, OPTIONS"
+    assert client.options("/healthz").headers["allow"] == "GET, HEAD, OPTIONS"
+    wrong = client.put("/api/v1/analyses")
+    assert wrong.status_code == 405 and wrong.headers["allow"] and wrong.json()["detail"]
+
+
+def test_every_route_documents_its_errors(client):
+    schema = client.get("/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/api/v1"):
+                assert {"401", "422", "503"} <= set(operation["responses"]), (method, path)
+            for code, answer in operation["responses"].items():
+                if code.startswith(("4", "5")):
+                    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+    post = schema["paths"]["/api/v1/analyses"]["post"]["responses"]
+    assert {"400", "409", "413", "415"} <= set(post)
+
+
+def test_the_docs_page_loads_nothing_from_outside(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and "http" not in page.text.split("<body>")[0].replace("http-equiv", "")
+    assert "/docs-assets/swagger-ui-bundle.js" in page.text
+    bundle = client.get("/docs-assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 500_000

@@ -10,11 +10,13 @@ import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.routing import Match
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -25,7 +27,7 @@ from ferkit.service.assets import STATIC
 from ferkit.service.db import make_engine, make_sessions, migrate
 from ferkit.service.guard import Guard
 from ferkit.service.pool import AnalyzerPool, ServiceBusy
-from ferkit.service.routes import router
+from ferkit.service.routes import api_key_header, router
 from ferkit.service.schemas import ErrorOut
 from ferkit.service.settings import Settings
 from ferkit.service.uploads import UploadError
@@ -33,6 +35,7 @@ from ferkit.service.uploads import UploadError
 log = logging.getLogger("ferkit.service")
 DATABASE_RETRY_SECONDS = 5
 READINESS_TIMEOUT_SECONDS = 3.0
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -52,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.probe_executor.shutdown(wait=False)
         engine.dispose()
 
-    app = FastAPI(title="ferkit", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="ferkit", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Facial emotion recognition: upload a photo, get every face with its probabilities.")
     app.state.settings = settings
     app.add_middleware(Guard, settings=settings)
@@ -61,14 +64,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            allow_headers=["*"])
     _add_error_handlers(app)
     _add_probes(app)
-    app.include_router(router)
+    _add_offline_docs(app)
+    app.include_router(router, dependencies=[Security(api_key_header)] if settings.api_key else [])
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
     def index():
         return FileResponse(STATIC / "index.html")
 
+    _add_options(app)  # last: it answers only paths no other route answers OPTIONS for
     return app
+
+
+def _add_options(app: FastAPI) -> None:
+    """OPTIONS on any path lists its methods in Allow (CORS preflights are answered before, by the CORS layer)."""
+
+    @app.options("/{path:path}", include_in_schema=False)
+    async def options(request: Request):
+        routes = [route for route in request.app.routes if getattr(route, "path", None) != "/{path:path}"]
+        methods = {method for method in HTTP_METHODS for route in routes
+                   if route.matches({**request.scope, "method": method})[0] == Match.FULL}
+        if not methods:
+            return JSONResponse({"detail": "Not Found"}, status_code=404)
+        return Response(status_code=204, headers={"Allow": ", ".join(sorted(methods | {"OPTIONS"}))})
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -126,6 +144,23 @@ def _add_probes(app: FastAPI) -> None:
             return JSONResponse({"detail": f"database not reachable: {type(error).__name__}"}, status_code=503,
                                 headers={"Retry-After": str(DATABASE_RETRY_SECONDS)})
         return {"status": "ready"}
+
+
+def _add_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from files installed with the serve extra (fastapi-offline's copy of Swagger UI 5),
+    not from a CDN: the docs work on a machine without internet and load nothing from a third party."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="ferkit API",
+                                   swagger_favicon_url="/docs-assets/favicon.png",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css")
 
 
 def _ping(engine) -> None:

@@ -123,7 +123,7 @@ class Guard:
 
 
 def _policy(path: str) -> str:
-    return DOCS_POLICY if path.startswith("/docs") else PAGE_POLICY
+    return DOCS_POLICY if path == "/docs" else PAGE_POLICY
 
 
 def _log_request(scope: Scope, status: int, seconds: float) -> None:

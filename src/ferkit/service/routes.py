@@ -9,7 +9,7 @@ import uuid
 from typing import Annotated, Literal
 
 import cv2
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, Response, Security, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, Response, UploadFile
 from fastapi import Path as FastApiPath
 from fastapi.security import APIKeyHeader
 from sqlalchemy import func, select
@@ -23,16 +23,18 @@ from ferkit.service.db import Analysis, FaceRow
 from ferkit.service.schemas import AnalysisOut, AnalysisPage, ErrorOut, ExampleOut
 from ferkit.service.uploads import Upload, check_upload, clean_file_name
 
-# Documents the key in the OpenAPI schema (Swagger's "Authorize"); guard.py enforces it before the body is read.
+# Documents the key in the OpenAPI schema (Swagger's "Authorize") of a server that has one (app.py includes it
+# then); guard.py enforces it, before the body is read.
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="needed on every /api/v1 route when the server has a key")
-router = APIRouter(prefix="/api/v1", tags=["analyses"], dependencies=[Security(api_key_header)])
+router = APIRouter(prefix="/api/v1", tags=["analyses"])
 DetectorName = Literal["yunet", "ssd", "mtcnn", "haar"]
 IMAGE_CACHE_SECONDS = 86_400  # an analysis never changes; a deleted one answers 404 once the cache expires
 
 
 def errors(*codes: int) -> dict:
-    return {code: {"model": ErrorOut} for code in (401, 422, *codes)}
+    """Every error a route can answer, as the JSON body it has: 401 (key), 422 (parameters), 503 (database)."""
+    return {code: {"model": ErrorOut} for code in sorted({401, 422, 503, *codes})}
 
 
 def session(request: Request):
@@ -47,7 +49,7 @@ IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=128, desc
 
 
 @router.post("/analyses", status_code=201, response_model=AnalysisOut,
-             responses={**errors(400, 409, 413, 415, 503), 200: {"model": AnalysisOut,
+             responses={**errors(400, 409, 413, 415), 200: {"model": AnalysisOut,
                                                                  "description": "made earlier with this Idempotency-Key"}})
 def create_analysis(request: Request, response: Response, db: Db,
                     file: Annotated[UploadFile, File(description="a photo")],
@@ -98,7 +100,7 @@ def get_analysis(request: Request, analysis_id: AnalysisId, db: Db) -> AnalysisO
 
 
 @router.get("/analyses/{analysis_id}/image", response_class=Response,
-            responses={**errors(404, 503), 200: {"content": {"image/jpeg": {}}}, 304: {"description": "not modified"}})
+            responses={**errors(404), 200: {"content": {"image/jpeg": {}}}, 304: {"description": "not modified"}})
 def get_annotated_image(request: Request, analysis_id: AnalysisId, db: Db,
                         if_none_match: Annotated[str | None, Header(max_length=256)] = None) -> Response:
     """The photo with its boxes and labels, drawn on first request and kept: an analysis never changes."""
