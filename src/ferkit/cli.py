@@ -489,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key", help="the key itself (visible in `ps`: prefer --api-key-file or the environment)")
     serve.add_argument("--public-read", action="store_true", help="with a key, let anyone list and view analyses")
     serve.add_argument("--access-log", action="store_true", help="one JSON line per request on stdout")
-    serve.add_argument("--max-waiting", type=int, help="requests that may wait for a busy analyzer (default 16); "
+    serve.add_argument("--max-waiting", type=int, help="requests that may wait for a busy analyzer (default 64); "
                        "more get 503 with Retry-After")
     serve.add_argument("--preload", help="detectors to load at start besides yunet, comma-separated (e.g. ssd,mtcnn)")
     serve.add_argument("--cors", help="comma-separated allowed origins")

@@ -5,6 +5,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import uuid
 from datetime import datetime
 
@@ -228,7 +229,7 @@ def test_a_full_line_is_answered_503_at_once(make_client, photo_bytes):
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_only_slot():
-        with pool.slot():
+        with pool.admitted(), pool.slot():
             holding.set()
             release.wait(30)
 
@@ -243,6 +244,24 @@ def test_a_full_line_is_answered_503_at_once(make_client, photo_bytes):
         release.set()
         worker.join()
     assert upload(client, photo_bytes).status_code == 201
+
+
+def test_the_line_is_bounded_by_the_bytes_it_holds(make_client, photo_bytes):
+    client = make_client(workers=1, max_waiting=64, max_waiting_bytes=len(photo_bytes) + 100_000)
+    pool = client.app.state.analyzers
+    with pool.admitted(len(photo_bytes)):  # one upload already in line holds most of the budget
+        busy = upload(client, photo_bytes)
+    assert busy.status_code == 503 and count_analyses(client) == 0
+    assert upload(client, photo_bytes).status_code == 201  # alone in line, any size within the limit is admitted
+
+
+def test_a_wait_for_an_analyzer_is_bounded(make_client, photo_bytes):
+    client = make_client(workers=1, wait_seconds=0.5)
+    with client.app.state.analyzers.slot():
+        started = time.perf_counter()
+        busy = upload(client, photo_bytes)
+    assert busy.status_code == 503 and time.perf_counter() - started < 5
+    assert "within 0.5 s" in busy.json()["detail"]
 
 
 def test_a_detector_loads_once_and_all_share_one_model(make_client, monkeypatch):

@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = make_sessions(engine)
         app.state.analyzers = AnalyzerPool(settings.model, settings.workers, max_waiting=settings.max_waiting,
+                                           max_waiting_bytes=settings.max_waiting_bytes,
                                            wait_seconds=settings.wait_seconds, preload=settings.preload)
         # The readiness probe's own thread: it never queues behind uploads in the shared thread pool.
         app.state.probe_executor = ThreadPoolExecutor(1, thread_name_prefix="ferkit-probe")

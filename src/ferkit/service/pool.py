@@ -27,18 +27,20 @@ class AnalyzerPool:
     """`workers` analysis slots shared by every detector; each detector's analyzers are loaded once, under a lock,
     at start (`preload`) or on first use, and all of them share one emotion model and one age model."""
 
-    def __init__(self, model: str | None, workers: int, *, max_waiting: int = 16, wait_seconds: float = 30.0,
-                 preload: tuple[str, ...] = ("yunet",)):
+    def __init__(self, model: str | None, workers: int, *, max_waiting: int = 64, max_waiting_bytes: int = 256 << 20,
+                 wait_seconds: float = 30.0, preload: tuple[str, ...] = ("yunet",)):
         self.recognizer = load_emotion_model(emotion_model_path(model), threads=1)
         self.age_estimator = AgeEstimator(AGE_MODEL, threads=1) if AGE_MODEL.is_file() else None
         meta = self.recognizer.meta
         self.model_version = f"{meta['arch']}-{meta['weights']}-{meta['data_hash']}"
         self.workers = workers
         self.max_waiting = max_waiting
+        self.max_waiting_bytes = max_waiting_bytes
         self.wait_seconds = wait_seconds
         self._slots = threading.BoundedSemaphore(workers)
         self._count_lock = threading.Lock()
-        self._queued = 0  # requests waiting for a slot or holding one
+        self._queued = 0  # requests admitted: waiting for a slot or holding one
+        self._queued_bytes = 0  # and the bytes of their uploads, which they hold in memory meanwhile
         self._load_lock = threading.Lock()
         self._analyzers: dict[str, queue.SimpleQueue[Analyzer]] = {}
         for detector in preload:
@@ -59,22 +61,31 @@ class AnalyzerPool:
             return self._analyzers[detector]
 
     @contextmanager
-    def slot(self) -> Iterator[None]:
-        """One of the `workers` slots for heavy work (an analysis, drawing a stored photo)."""
+    def admitted(self, upload_bytes: int = 0) -> Iterator[None]:
+        """A place in line, taken before an upload is read into memory: refused at once (ServiceBusy) when
+        `max_waiting` requests or `max_waiting_bytes` of uploads are already in line."""
         with self._count_lock:
-            if self._queued >= self.workers + self.max_waiting:
-                raise ServiceBusy(f"the service is busy ({self.max_waiting} requests already waiting); retry shortly")
+            if (self._queued >= self.workers + self.max_waiting
+                    or self._queued and self._queued_bytes + upload_bytes > self.max_waiting_bytes):
+                raise ServiceBusy(f"the service is busy ({self._queued} requests in line); retry shortly")
             self._queued += 1
+            self._queued_bytes += upload_bytes
         try:
-            if not self._slots.acquire(timeout=self.wait_seconds):
-                raise ServiceBusy(f"no analyzer became free within {self.wait_seconds:g} s; retry shortly")
-            try:
-                yield
-            finally:
-                self._slots.release()
+            yield
         finally:
             with self._count_lock:
                 self._queued -= 1
+                self._queued_bytes -= upload_bytes
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """One of the `workers` slots for heavy work (an analysis, drawing a stored photo); the wait is bounded."""
+        if not self._slots.acquire(timeout=self.wait_seconds):
+            raise ServiceBusy(f"no analyzer became free within {self.wait_seconds:g} s; retry shortly")
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     @contextmanager
     def borrow(self, detector: str) -> Iterator[Analyzer]:

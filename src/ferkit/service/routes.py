@@ -57,16 +57,17 @@ def create_analysis(request: Request, response: Response, db: Db,
                     detector: Annotated[DetectorName, Form()] = "yunet",
                     idempotency_key: IdempotencyKey = None) -> AnalysisOut:
     settings = request.app.state.settings
-    upload = check_upload(file.file.read(settings.max_upload_bytes + 1), settings.max_upload_bytes, settings.max_pixels)
-    earlier = _earlier_upload(db, idempotency_key, upload)
-    if earlier is not None:
-        response.status_code = 200
-        return _out(earlier)
-    name = clean_file_name(file.filename)
     pool = request.app.state.analyzers
-    with pool.borrow(detector) as analyzer:  # decoded only here: at most `workers` decoded photos at once
-        result = analyzer.analyze(upload.decode(), name).with_threshold(threshold)
-    row = Analysis(file_name=name, sha256=upload.sha256, content_type=upload.content_type, width=result.width,
+    with pool.admitted(_declared_size(request, settings.max_body_bytes)):
+        upload = check_upload(file.file.read(settings.max_upload_bytes + 1), settings.max_upload_bytes,
+                              settings.max_pixels)
+        earlier = _earlier_upload(db, idempotency_key, upload)
+        if earlier is not None:
+            response.status_code = 200
+            return _out(earlier)
+        with pool.borrow(detector) as analyzer:  # decoded only here: at most `workers` decoded photos at once
+            result = analyzer.analyze(upload.decode(), clean_file_name(file.filename)).with_threshold(threshold)
+    row = Analysis(file_name=result.file_name, sha256=upload.sha256, content_type=upload.content_type, width=result.width,
                    height=result.height, detector=detector, model_version=pool.model_version, threshold=threshold,
                    image=upload.data, idempotency_key=idempotency_key,
                    faces=[_face_row(face) for face in result.faces])
@@ -110,8 +111,9 @@ def get_annotated_image(request: Request, analysis_id: AnalysisId, db: Db,
     row = _find(db, analysis_id, undefer(Analysis.annotated))
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return Response(status_code=304, headers=cache)
+    pool = request.app.state.analyzers
     if row.annotated is None:
-        with request.app.state.analyzers.slot():  # decoding a stored photo costs what an analysis does
+        with pool.admitted(), pool.slot():  # decoding a stored photo costs what an analysis does
             row.annotated = _render(db, row)
         db.commit()
     return Response(row.annotated, media_type="image/jpeg", headers=cache)
@@ -136,6 +138,12 @@ def _find(db: Session, analysis_id: uuid.UUID, *options) -> Analysis:
     if row is None:
         raise HTTPException(404, f"analysis {analysis_id} not found")
     return row
+
+
+def _declared_size(request: Request, largest: int) -> int:
+    """The upload's size as its request declared it (the guard has checked it); a chunked one may be the largest."""
+    length = request.headers.get("content-length", "")
+    return int(length) if length.isdigit() else largest
 
 
 def _render(db: Session, row: Analysis) -> bytes:

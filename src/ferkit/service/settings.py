@@ -54,8 +54,10 @@ class Settings:
     # A decompression-bomb guard: a small file can claim a huge canvas.
     max_pixels: int = field(default_factory=lambda: _env_int("FERKIT_MAX_PIXELS", 40_000_000))
     workers: int = field(default_factory=lambda: _env_int("FERKIT_WORKERS", 2))
-    # Requests allowed to wait for a busy analyzer; more get 503 with Retry-After, and none waits longer.
-    max_waiting: int = field(default_factory=lambda: _env_int("FERKIT_MAX_WAITING", 16))
+    # Requests allowed to wait for a busy analyzer, and the bytes of their uploads held meanwhile; more get 503
+    # with Retry-After, and none waits longer than wait_seconds.
+    max_waiting: int = field(default_factory=lambda: _env_int("FERKIT_MAX_WAITING", 64))
+    max_waiting_bytes: int = field(default_factory=lambda: _env_int("FERKIT_MAX_WAITING_BYTES", 256 << 20))
     wait_seconds: float = 30.0
     preload: tuple[str, ...] = ("yunet",)  # detectors loaded at start; the others on first use
     model: str | None = field(default_factory=lambda: os.environ.get("FERKIT_MODEL") or None)
