@@ -145,3 +145,20 @@ def test_the_page_fits_phones_and_desktops(live_server, browser, photo_path, scr
     else:
         assert page.locator("aside").bounding_box()["x"] > photo["x"] + photo["width"] - 1  # history beside
     page.screenshot(path=str(screenshots / f"web-page-{width}px.png"), full_page=True)
+
+
+def test_the_api_docs_render_offline(live_server, browser):
+    page = browser.new_page()
+    outside: list[str] = []
+
+    def only_loopback(route):
+        if route.request.url.startswith(live_server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_loopback)
+    page.goto(f"{live_server}/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    assert page.locator(".opblock").count() >= 8 and outside == []
