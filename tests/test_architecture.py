@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ferkit"
-LAYER = {"labels": 0, "errors": 0, "atomic": 0, "progress": 0, "config": 0, "data": 1, "models": 2, "training": 3,
+LAYER = {"labels": 0, "errors": 0, "atomic": 0, "progress": 0, "config": 0, "calibration": 0, "cpu": 0, "data": 1, "models": 2, "training": 3,
          "evaluation": 3, "export": 4, "runtime": 5, "batch": 6, "service": 6, "cli": 7}
 
 

@@ -13,6 +13,7 @@ from ferkit.config import Config  # noqa: E402
 from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint  # noqa: E402
 from ferkit.training.data import LABEL_MODES  # noqa: E402
 from ferkit.training.trainer import train  # noqa: E402
+from conftest import make_tiny_store  # noqa: E402
 
 FAST = ["model.name=cnn_basic", "train.batch_size=32", "train.threads=1"]
 
@@ -253,3 +254,37 @@ def test_bf16_is_used_only_where_the_cpu_has_it(tiny_store, tmp_path, monkeypatc
     assert ("no native bf16" in capsys.readouterr().out) != native
     # The request is kept: resumed on a CPU with bf16, the run uses it again.
     assert Config.load(tmp_path / "run" / "config.yaml").train.precision == "bf16"
+
+
+def test_distillation_from_a_teacher_file(tiny_store, tmp_path, capsys):
+    import numpy as np
+
+    from ferkit.data import load_store
+    from ferkit.errors import FerkitError
+    from ferkit.evaluation.teacher import read_teacher_targets
+    from ferkit.training.data import Teacher, split_tensors
+
+    pytest.importorskip("onnxruntime", reason="the teacher runs as ONNX")
+    assert main(["teacher", "fer2013-int8", "--store", str(tiny_store), "--out", str(tmp_path / "t.npz"),
+                 "--no-progress"]) == 0
+    store = load_store(tiny_store)
+    soft = read_teacher_targets(tmp_path / "t.npz", store)
+    assert soft.shape == (len(store.labels), 7) and np.allclose(soft.sum(1), 1, atol=1e-4)
+    plain = split_tensors(store, ["Training"], "majority", 48)
+    taught = split_tensors(store, ["Training"], "majority", 48, teacher=Teacher(soft, 0.25))
+    training_rows = torch.from_numpy(soft[store.split_mask("Training")])
+    assert torch.allclose(taught.targets, 0.75 * plain.targets + 0.25 * training_rows, atol=1e-5)
+    sharper = split_tensors(store, ["Training"], "majority", 48, teacher=Teacher(soft, 1.0, temperature=0.5))
+    assert (sharper.targets.max(1).values >= training_rows.max(1).values - 1e-6).all()  # T < 1 sharpens
+
+    args = ["train", "--no-progress", *[a for s in FAST for a in ("--set", s)], "--set", f"data.store={tiny_store}",
+            "--set", f"data.teacher={tmp_path / 't.npz'}", "--set", "train.epochs=1", "--set", f"train.out_dir={tmp_path}",
+            "--set", "train.name=student"]
+    assert main(args) == 0 and len(metrics(tmp_path / "student")) == 1
+
+    other = make_tiny_store(tmp_path / "other", counts=(3, 2, 2), seed=9)
+    with pytest.raises(FerkitError, match="made on another store"):
+        read_teacher_targets(tmp_path / "t.npz", load_store(other))
+    with pytest.raises(FerkitError, match="not a teacher file"):
+        (tmp_path / "junk.npz").write_bytes(b"junk")
+        read_teacher_targets(tmp_path / "junk.npz", store)

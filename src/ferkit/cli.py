@@ -47,15 +47,23 @@ def cmd_data_info(args) -> int:
     return 0
 
 
-def cmd_models(args) -> int:
-    from ferkit.models import list_models, model_summary
+TEST_SETS = {"fer2013": "FER2013 PrivateTest", "ferplus": "FER+ PrivateTest (majority faces)"}
 
-    print(f"{'name':<18}{'params (M)':>11}{'MFLOPs':>10}{'input':>7}  description")
+
+def cmd_models(args) -> int:
+    """The shipped models (needs only the runtime), then the trainable architectures (needs torch)."""
+    _print_shipped_models()
+    try:
+        from ferkit.models import list_models, model_summary
+    except ImportError:
+        print("\ntrainable architectures: install the train extra (pip install 'ferkit[train]') to list them")
+        return 0
+    print(f"\ntrainable architectures (ferkit train --set model.name=NAME):\n"
+          f"{'name':<18}{'params (M)':>11}{'MFLOPs':>10}{'input':>7}  description")
     for name in list_models():
         info = model_summary(name)
         print(f"{name:<18}{info['params_m']:>11.2f}{info['mflops']:>10.1f}{info['input_size']:>7}  {info['description']}")
     print("MFLOPs count a multiply-add as two operations, for one image at the input size.")
-    _print_shipped_models()
     return 0
 
 
@@ -65,20 +73,30 @@ def _print_shipped_models() -> None:
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
-        return  # a training-only install: nothing to run the shipped models with
-    print(f"\nshipped emotion models (--model NAME; default {DEFAULT_EMOTION}):")
-    rows = [_shipped_model_row(name, load_emotion_model(name)) for name in shipped_emotion_models()]
+        print("shipped models: install the runtime extra (pip install 'ferkit[runtime]') to run them")
+        return
+    print(f"shipped emotion models (--model NAME; default {DEFAULT_EMOTION}), measured on the test set named:")
+    rows = [("name", "network", "classes", "weights", "size", "test set", "accuracy", "balanced", "ECE")]
+    rows += [_shipped_model_row(name, load_emotion_model(name)) for name in shipped_emotion_models()]
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print("balanced = mean per-class recall; ECE = expected calibration error (15 bins) with the file's temperature")
 
 
 def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
     meta = recognizer.meta
-    test = meta["metrics"].get("PrivateTest", {}).get("accuracy")
-    score = f"PrivateTest accuracy {test:.4f}" if test is not None else "not measured"
+    test = meta["metrics"].get("PrivateTest", {})
+    recall = test.get("recall") or {}
+    ece = ((meta.get("calibration") or {}).get("PrivateTest") or {}).get("ece_after")
     size = sum(path.stat().st_size for path in recognizer.files) / 1e6
-    return name, meta["arch"], f"{len(meta['classes'])} classes", meta["weights"], f"{size:5.1f} MB", score
+    return (name, meta["arch"], str(len(meta["classes"])), meta["weights"], f"{size:.1f} MB",
+            TEST_SETS.get(meta.get("label_set"), "PrivateTest"), _figure(test.get("accuracy")),
+            _figure(sum(recall.values()) / len(recall) if recall else None), _figure(ece))
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
 
 
 def cmd_train(args) -> int:
@@ -175,6 +193,76 @@ def _record_metrics(path: Path, store: str) -> None:
     write_metrics(path, _test_metrics(EmotionRecognizer(path), store))
 
 
+def cmd_calibrate(args) -> int:
+    """Fit the temperature on PublicTest, measure calibration on both test splits, write it into the file."""
+    from ferkit import calibration
+    from ferkit.data import load_store
+    from ferkit.evaluation.evaluate import predict_on_store
+    from ferkit.runtime.models import emotion_model_path
+
+    path = emotion_model_path(args.model)
+    model = _raw_model(path)
+    public, private = (predict_on_store(model, args.store, split) for split in ("PublicTest", "PrivateTest"))
+    temperature = calibration.fit_temperature(*public)
+    record = {"temperature": round(temperature, 4), "fitted_on": "PublicTest", "bins": calibration.ECE_BINS,
+              "store_hash": load_store(args.store).data_hash()}
+    curves = {}
+    for split, (probabilities, labels) in (("PublicTest", public), ("PrivateTest", private)):
+        before = calibration.reliability(probabilities, labels)
+        after = calibration.reliability(calibration.scale(probabilities, temperature), labels)
+        record[split] = {"ece_before": round(before.ece, 4), "ece_after": round(after.ece, 4),
+                         "nll_before": round(calibration.negative_log_likelihood(probabilities, labels), 4),
+                         "nll_after": round(calibration.negative_log_likelihood(
+                             calibration.scale(probabilities, temperature), labels), 4)}
+        print(f"{split:<12} ECE {before.ece:.4f} -> {after.ece:.4f}   NLL {record[split]['nll_before']:.4f} -> "
+              f"{record[split]['nll_after']:.4f}")
+        curves = {"raw": before, f"T = {temperature:.2f}": after} if split == "PrivateTest" else curves
+    _write_calibration(path, record)
+    print(f"temperature {temperature:.4f} (fitted on PublicTest) recorded in {path}")
+    if args.plot:
+        from ferkit.evaluation.plots import plot_reliability
+
+        plot_reliability(curves, args.plot, f"{path.stem}, PrivateTest ({len(private[1])} faces)")
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def _raw_model(path: Path):
+    from ferkit.runtime.ensemble import EnsembleRecognizer
+    from ferkit.runtime.recognizer import EmotionRecognizer
+
+    if path.suffix == ".json":
+        return EnsembleRecognizer.load(path, calibrated=False)
+    return EmotionRecognizer(path, calibrated=False)
+
+
+def _write_calibration(path: Path, record: dict) -> None:
+    from ferkit.runtime.ensemble import file_sha256, repin_members, write_calibration
+
+    if path.suffix == ".json":
+        write_calibration(path, record)
+        return
+    from ferkit.export.onnx import update_metadata
+
+    before = file_sha256(path)
+    update_metadata(path, calibration=record)
+    for manifest in repin_members(path.parent, before, file_sha256(path)):
+        print(f"{manifest}: member {path.name} pinned again (weights unchanged)")
+
+
+def cmd_teacher(args) -> int:
+    from ferkit.evaluation.teacher import write_teacher_targets
+    from ferkit.runtime.models import emotion_model_path, load_emotion_model
+
+    path = emotion_model_path(args.model)
+    model = _raw_model(path) if args.raw else load_emotion_model(path)
+    out = write_teacher_targets(model, args.store, args.out, ten_crop=args.ten_crop, name=path.name,
+                                progress=not args.no_progress)
+    print(f"wrote {out}: {path.name}'s probabilities for every face of {args.store}; distil with "
+          f"--set data.teacher={out}")
+    return 0
+
+
 def cmd_ensemble(args) -> int:
     from ferkit.runtime.ensemble import EnsembleRecognizer, check_manifest_place, write_manifest
 
@@ -259,14 +347,17 @@ def cmd_evaluate_detector(args) -> int:
 
 
 def _analyzer_from_args(args):
-    from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+    from ferkit.runtime.analyzer import Analyzer
 
-    return Analyzer(AnalyzerOptions(**_analyzer_options(args)), model=args.model, age_model=args.age_model)
+    return Analyzer(_analyzer_options(args), model=args.model, age_model=args.age_model)
 
 
-def _analyzer_options(args) -> dict:
-    return {"detector": args.detector, "confidence": args.confidence, "min_face": args.min_face, "margin": args.margin,
-            "align": args.align, "threshold": args.threshold, "ten_crop": args.ten_crop, "age": args.age}
+def _analyzer_options(args):
+    from ferkit.runtime.analyzer import AnalyzerOptions
+
+    return AnalyzerOptions(detector=args.detector, confidence=args.confidence, min_face=args.min_face,
+                           margin=args.margin, align=args.align, threshold=args.threshold, ten_crop=args.ten_crop,
+                           age=args.age)
 
 
 def cmd_video(args) -> int:
@@ -344,10 +435,11 @@ def _detector_names(names: list[str]) -> tuple[str, ...]:
 
 def cmd_batch(args) -> int:
     from ferkit.batch.run import run_batch
+    from ferkit.batch.work import WorkSpec
 
-    summary = run_batch(args.source, args.out, engine=args.engine, address=args.address, workers=args.workers,
-                        every=args.every, options=_analyzer_options(args), model=args.model, chunk=args.chunk,
-                        progress=not args.no_progress)
+    spec = WorkSpec(_analyzer_options(args), args.model, args.age_model, args.every)
+    summary = run_batch(args.source, args.out, spec, engine=args.engine, address=args.address, workers=args.workers,
+                        chunk=args.chunk, progress=not args.no_progress)
     print(f"{summary.inputs} inputs: {summary.skipped} already done, {summary.processed} analysed in "
           f"{summary.seconds:.1f} s ({summary.inputs_per_second:.1f}/s); {args.out} holds {summary.rows} rows")
     return 0
@@ -480,6 +572,23 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--no-progress", action="store_true")
     batch.set_defaults(func=cmd_batch)
 
+    teacher = commands.add_parser("teacher", help="a model's probabilities for every face of a store: soft targets "
+                                  "to distil a student on (--set data.teacher=FILE)")
+    teacher.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
+    teacher.add_argument("--store", required=True)
+    teacher.add_argument("--out", required=True, help="the teacher file to write (.npz)")
+    teacher.add_argument("--ten-crop", action="store_true", help="average ten crops per face (10x slower)")
+    teacher.add_argument("--raw", action="store_true", help="without the model's fitted temperature")
+    teacher.add_argument("--no-progress", action="store_true")
+    teacher.set_defaults(func=cmd_teacher)
+
+    calibrate = commands.add_parser("calibrate", help="fit a temperature on PublicTest so probabilities can be read "
+                                    "as such; ECE on both test splits, recorded in the file")
+    calibrate.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
+    calibrate.add_argument("--store", required=True, help="the store with PublicTest and PrivateTest")
+    calibrate.add_argument("--plot", help="write a reliability diagram (PNG) of PrivateTest, before and after")
+    calibrate.set_defaults(func=cmd_calibrate)
+
     serve = commands.add_parser("serve", help="REST API, database and web page")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -509,7 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_analyzer_options(parser) -> None:
-    parser.add_argument("--detector", default="yunet", help="yunet (default), ssd, mtcnn, haar")
+    parser.add_argument("--detector", default="yunet", help="yunet (default), ssd, mtcnn, haar, or none: each image "
+                        "is one face crop, classified whole")
     parser.add_argument("--model", help=MODEL_HELP)
     parser.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
     parser.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")

@@ -25,6 +25,11 @@ class DataConfig:
     # FER+ only: majority | probability | crossentropy | multitarget (Barsoum et al. 2016)
     label_mode: str = "majority"
     limit: int = 0  # use only the first N training images (quick experiments and tests)
+    # Distillation: a `ferkit teacher` file of soft targets for this store; each face's target becomes
+    # (1 - teacher_weight) x its label + teacher_weight x the teacher's probabilities softened by the temperature.
+    teacher: str = ""
+    teacher_weight: float = 0.5
+    teacher_temperature: float = 1.0
 
 
 @dataclass

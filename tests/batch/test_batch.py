@@ -12,6 +12,7 @@ from conftest import shared_data_dir  # noqa: E402
 
 from ferkit.batch.inputs import list_inputs  # noqa: E402
 from ferkit.batch.run import run_batch  # noqa: E402
+from ferkit.batch.work import WorkSpec  # noqa: E402
 from ferkit.cli import main  # noqa: E402
 from ferkit.errors import FerkitError  # noqa: E402
 
@@ -37,7 +38,7 @@ def rows(path):
 @pytest.fixture(scope="module")
 def local_result(inputs, tmp_path_factory):
     out = tmp_path_factory.mktemp("local") / "results.parquet"
-    summary = run_batch(str(inputs), out, workers=2, every=50, progress=False)
+    summary = run_batch(str(inputs), out, WorkSpec(every=50), workers=2, progress=False)
     return summary, out
 
 
@@ -60,9 +61,9 @@ def test_one_row_per_face_and_rows_for_the_rest(local_result, inputs):
 def test_rerun_resumes(local_result, inputs, tmp_path):
     _, full = local_result
     out = tmp_path / "resumed.parquet"
-    first = run_batch(str(inputs / "*.jpg"), out, workers=1, every=50, progress=False)
+    first = run_batch(str(inputs / "*.jpg"), out, WorkSpec(every=50), workers=1, progress=False)
     assert first.processed == 5  # four photos and the broken file
-    second = run_batch(str(inputs), out, workers=2, every=50, progress=False)
+    second = run_batch(str(inputs), out, WorkSpec(every=50), workers=2, progress=False)
     assert (second.skipped, second.processed) == (5, 2)
     assert rows(out) == rows(full)
     assert run_batch(str(inputs), out, progress=False).processed == 0
@@ -75,7 +76,7 @@ def test_interrupted_parts_are_kept(inputs, tmp_path):
 
     out = tmp_path / "r.parquet"
     store = ResultStore(out, ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"])
-    store.write_part(Worker({}).rows(str(inputs / "obama.jpg")))
+    store.write_part(Worker(WorkSpec()).rows(str(inputs / "obama.jpg")))
     summary = run_batch(str(inputs / "*.jpg"), out, progress=False)
     assert (summary.skipped, summary.processed) == (1, 4)
     assert not out.with_name(out.name + ".parts").exists()
@@ -110,8 +111,21 @@ def test_ray_engine_gives_the_same_rows(local_result, inputs, tmp_path):
     _, local_out = local_result
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
     try:
-        summary = run_batch(str(inputs), tmp_path / "ray.parquet", engine="ray", workers=2, every=50, progress=False)
+        summary = run_batch(str(inputs), tmp_path / "ray.parquet", WorkSpec(every=50), engine="ray", workers=2,
+                            progress=False)
     finally:
         ray.shutdown()
     assert summary.processed == 7
     assert rows(tmp_path / "ray.parquet") == rows(local_out)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--age-model", "/nonexistent.onnx"], "no such model file"),
+    (["--detector", "nope"], "unknown detector 'nope'"),
+    (["--threshold", "1.5"], "threshold must be between 0 and 1"),
+])
+def test_cli_batch_refuses_bad_options_before_starting(inputs, tmp_path, capsys, flags, message):
+    out = tmp_path / "o.parquet"
+    assert main(["batch", str(inputs / "obama.jpg"), "--out", str(out), "--no-progress", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and not out.exists()

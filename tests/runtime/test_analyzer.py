@@ -165,3 +165,45 @@ def test_every_face_gets_an_age_estimate_and_range(samples):
     child = min(result.faces, key=lambda f: f.bbox[2] - f.bbox[0])
     assert all(f.age > child.age for f in adults)  # the girl in the corner is read younger than both men
     assert Analyzer(age=False).analyze_path(samples / "photos" / "obama.jpg").faces[0].age is None
+
+
+def test_detector_none_classifies_the_whole_image(analyzer, portrait, tmp_path):
+    from ferkit.runtime.analyzer import Analyzer
+    from ferkit.runtime.detectors import create_detector, list_detectors
+
+    assert "none" in list_detectors()
+    x1, y1, x2, y2 = analyzer.detect(portrait)[0].bbox
+    crop = cv2.resize(cv2.cvtColor(portrait[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY), (48, 48))  # as data sets keep faces
+    cv2.imwrite(str(tmp_path / "face.png"), crop)
+    whole = Analyzer(detector="none", age=False).analyze_path(tmp_path / "face.png")
+    assert [face.bbox for face in whole.faces] == [(0, 0, 48, 48)]
+    expected = analyzer.recognizer.predict_faces([cv2.imread(str(tmp_path / "face.png"))])[0]
+    assert list(whole.faces[0].probabilities.values()) == pytest.approx(expected.tolist(), abs=1e-6)
+    assert len(create_detector("none").detect(np.zeros((5, 7, 3), np.uint8))) == 1  # even a blank image: by design
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"detector": "nope"}, "unknown detector 'nope'"), ({"confidence": 1.5}, "confidence must be between"),
+    ({"margin": -0.1}, "margin must be between"), ({"min_face": -1}, "min_face must be 0 or more"),
+])
+def test_options_are_checked_once_on_construction(options, message):
+    from ferkit.errors import FerkitError
+    from ferkit.runtime.analyzer import AnalyzerOptions
+
+    with pytest.raises(FerkitError, match=message):
+        AnalyzerOptions(**options)
+
+
+def test_overrides_apply_to_given_options():
+    from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+
+    analyzer = Analyzer(AnalyzerOptions(threshold=0.2), threshold=0.7, age=False)
+    assert analyzer.options.threshold == 0.7 and analyzer.options.age is False
+
+
+def test_cli_video_bad_smoothing_is_one_line(samples, capsys):
+    from ferkit.cli import main
+
+    assert main(["video", str(samples / "video" / "short_hamilton_clip.mp4"), "--smooth", "1.5", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "smooth" in err and "Traceback" not in err

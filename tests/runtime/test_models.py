@@ -35,3 +35,19 @@ def test_unknown_name_is_a_clear_error(capsys):
 def test_analyzer_takes_a_name():
     analyzer = Analyzer(model="ferplus", age=False)
     assert analyzer.recognizer.path == EMOTION_MODELS["ferplus"] and analyzer.classes == FERPLUS_CLASSES
+
+
+def test_models_lists_the_shipped_models_with_their_test_sets(capsys):
+    import importlib.util
+
+    from ferkit.cli import main
+
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in EMOTION_MODELS:
+        assert f"\n  {name} " in out
+    assert "FER2013 PrivateTest" in out and "FER+ PrivateTest (majority faces)" in out
+    if importlib.util.find_spec("torch") is None:  # the README's runtime-only install
+        assert "install the train extra" in out
+    else:
+        assert "vgg_khaireddin" in out

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from ferkit.cli import main
+from ferkit.errors import FerkitError
 from ferkit.runtime.tracking import IouTracker, Smoother, box_iou
 from ferkit.runtime.video import analyze_video, run_webcam
 
@@ -128,7 +129,7 @@ def test_smoother():
     assert smooth(1, np.array([0.0, 1.0])).tolist() == [0.5, 0.5]
     smooth.forget([])
     assert smooth(1, np.array([0.0, 1.0])).tolist() == [0.0, 1.0]
-    with pytest.raises(ValueError):
+    with pytest.raises(FerkitError, match="--smooth must be at least 0 and below 1"):
         Smoother(1.0)
 
 

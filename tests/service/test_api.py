@@ -173,3 +173,9 @@ def test_web_page_is_served(client):
     page = client.get("/")
     assert page.status_code == 200 and "drag a photo" in page.text.lower()
     assert client.get("/static/app.js").status_code == 200
+
+
+def test_detector_none_reads_the_upload_as_one_face(client):
+    face = cv2.imencode(".png", np.full((48, 48), 128, np.uint8))[1].tobytes()
+    body = upload(client, face, "face.png", detector="none").json()
+    assert body["detector"] == "none" and [f["bbox"] for f in body["faces"]] == [[0, 0, 48, 48]]

@@ -9,8 +9,10 @@ from pathlib import Path
 from ferkit.batch.engines import run_local, run_ray
 from ferkit.batch.inputs import list_inputs
 from ferkit.batch.store import ResultStore
+from ferkit.batch.work import WorkSpec
 from ferkit.errors import FerkitError
 from ferkit.progress import Progress
+from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.models import load_emotion_model
 
 ENGINES = ("local", "ray")
@@ -29,24 +31,27 @@ class BatchSummary:
         return self.processed / self.seconds if self.seconds else 0.0
 
 
-def run_batch(source: str, out: str | Path, *, engine: str = "local", address: str | None = None, workers: int = 2,
-              every: int = 10, options: dict | None = None, model: str | None = None, chunk: int = 8,
-              progress: bool = True) -> BatchSummary:
+def run_batch(source: str, out: str | Path, spec: WorkSpec | None = None, *, engine: str = "local",
+              address: str | None = None, workers: int = 2, chunk: int = 8, progress: bool = True) -> BatchSummary:
+    spec = spec or WorkSpec()
     if engine not in ENGINES:
         raise FerkitError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
-    if workers < 1 or every < 1 or chunk < 1:
+    if workers < 1 or spec.every < 1 or chunk < 1:
         raise FerkitError("--workers, --every and chunk size must be 1 or more")
     paths = list_inputs(source)
-    classes = list(load_emotion_model(model).classes)
+    # Loaded here once so a wrong model is one clear error, not a failure inside every worker.
+    classes = list(load_emotion_model(spec.model).classes)
+    if spec.age_model and spec.options.age:
+        AgeEstimator(spec.age_model)
     store = ResultStore(out, classes)
     done = store.done_paths()
     todo = [p for p in paths if p not in done]
     started = time.perf_counter()
     bar = Progress(len(todo), f"batch ({engine})", "inputs") if progress else None
     if engine == "ray":
-        batches = run_ray(todo, options or {}, model, every, workers, chunk, address)
+        batches = run_ray(todo, spec, workers, chunk, address)
     else:
-        batches = run_local(todo, options or {}, model, every, workers, chunk)
+        batches = run_local(todo, spec, workers, chunk)
     for count, rows in (batches if todo else []):
         store.write_part(rows)
         if bar:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, replace
+
 from ferkit.batch.inputs import is_video
 from ferkit.errors import FerkitError
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
@@ -22,12 +24,26 @@ def empty_row(path: str, frame: int, status: str, error: str | None = None) -> d
             "score": None, "emotion": None, "age_range": None, "age": None, "status": status, "error": error}
 
 
+@dataclass(frozen=True)
+class WorkSpec:
+    """Everything a worker needs to analyse inputs, sent whole to each process or Ray actor."""
+
+    options: AnalyzerOptions = field(default_factory=AnalyzerOptions)
+    model: str | None = None
+    age_model: str | None = None
+    every: int = 10  # videos: analyse every Nth frame
+
+    def single_threaded(self) -> WorkSpec:
+        # Each process runs single-threaded inference: the pool, not the threads, spreads the work.
+        return replace(self, options=replace(self.options, threads=1))
+
+
 class Worker:
     """Holds one Analyzer (models loaded once) and turns an input path into rows; never raises for bad input."""
 
-    def __init__(self, options: dict, model: str | None = None, every: int = 10):
-        self.analyzer = Analyzer(AnalyzerOptions(**options), model=model)
-        self.every = every
+    def __init__(self, spec: WorkSpec):
+        self.analyzer = Analyzer(spec.options, model=spec.model, age_model=spec.age_model)
+        self.every = spec.every
 
     def rows(self, path: str) -> list[dict]:
         try:

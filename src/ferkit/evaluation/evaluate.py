@@ -19,9 +19,8 @@ from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
 
 
-def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTest",
-                      ten_crop: bool = False) -> tuple[ClassificationReport | AgeReport, dict]:
-    """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group)."""
+def labelled_part(predictor, store_path: str | Path, split: str):
+    """A split's labelled faces, refused if the store's classes are not the model's."""
     store = load_store(store_path)
     if tuple(store.classes) != tuple(predictor.classes):
         raise FerkitError(f"{store_path}: classes {list(store.classes)} differ from the model's {list(predictor.classes)}")
@@ -29,6 +28,19 @@ def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTe
     part = part.subset(part.labels >= 0)
     if len(part) == 0:
         raise FerkitError(f"{store_path}: split {split} has no labelled images")
+    return store, part
+
+
+def predict_on_store(predictor, store_path: str | Path, split: str, ten_crop: bool = False):
+    """(probabilities, labels) of a split's labelled faces."""
+    _, part = labelled_part(predictor, store_path, split)
+    return predictor.predict_prepared(images_as_the_model_expects(part, predictor, store_path), ten_crop), part.labels
+
+
+def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTest",
+                      ten_crop: bool = False) -> tuple[ClassificationReport | AgeReport, dict]:
+    """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group)."""
+    store, part = labelled_part(predictor, store_path, split)
     images = images_as_the_model_expects(part, predictor, store_path)
     started = time.perf_counter()
     probabilities = predictor.predict_prepared(images, ten_crop)

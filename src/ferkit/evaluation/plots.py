@@ -77,3 +77,23 @@ def plot_confusion(confusion, classes, path: str | Path, title: str = "") -> Pat
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return Path(path)
+
+
+def plot_reliability(curves: dict, path: str | Path, title: str = "") -> Path:
+    """Reliability diagram: accuracy against stated confidence per bin, one line per curve (e.g. before and
+    after temperature scaling), the diagonal being perfect calibration, and how many answers each bin holds."""
+    plt = _pyplot()
+    figure, (axes, counts) = plt.subplots(2, 1, figsize=(5.5, 6.5), sharex=True, height_ratios=[3, 1])
+    axes.plot([0, 1], [0, 1], color="#999", linestyle="--", label="perfect")
+    for (label, bins), marker in zip(curves.items(), "os^"):
+        shown = bins.count > 0
+        axes.plot(bins.confidence[shown], bins.accuracy[shown], marker=marker, label=f"{label} (ECE {bins.ece:.3f})")
+        centres = (np.arange(len(bins.count)) + 0.5) / len(bins.count)
+        counts.step(centres, bins.count, where="mid", label=label)
+    axes.set(ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title=title)
+    axes.legend(loc="upper left", fontsize=8)
+    counts.set(xlabel="confidence (top probability)", ylabel="faces")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return Path(path)

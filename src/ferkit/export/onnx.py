@@ -120,9 +120,13 @@ def read_metadata(path: str | Path) -> dict:
 
 def write_metrics(path: str | Path, metrics: dict) -> None:
     """Record measured metrics in the file itself, so the model card and the file cannot drift apart."""
+    update_metadata(path, metrics=metrics)
+
+
+def update_metadata(path: str | Path, **entries) -> None:
+    """Replace top-level metadata entries (metrics, calibration); the weights are written back unchanged."""
     import onnx
 
     proto = onnx.load(str(path))
     metadata = json.loads({p.key: p.value for p in proto.metadata_props}[METADATA_KEY])
-    metadata["metrics"] = metrics
-    save_with_metadata(proto, metadata, path)
+    save_with_metadata(proto, {**metadata, **entries}, path)

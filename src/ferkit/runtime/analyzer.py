@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -17,7 +17,7 @@ import numpy as np
 from ferkit.errors import FerkitError
 from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.crop import crop_face
-from ferkit.runtime.detectors import create_detector
+from ferkit.runtime.detectors import create_detector, list_detectors
 from ferkit.runtime.images import read_image
 from ferkit.runtime.models import AGE_MODEL, DEFAULT_EMOTION, EMOTION_MODELS, load_emotion_model
 from ferkit.runtime.results import Face, FaceResult, ImageResult
@@ -42,6 +42,20 @@ class AnalyzerOptions:
     threads: int = 0
     age: bool = True  # estimate an age range for every face (with the shipped age model, where present)
 
+    def __post_init__(self) -> None:
+        """Checked once, here, whichever door the options came through (CLI, batch, service, Python)."""
+        if self.detector not in list_detectors():
+            raise FerkitError(f"unknown detector {self.detector!r}; known: {', '.join(list_detectors())}")
+        ranges = {"confidence": (self.confidence, 0.0, 1.0), "margin": (self.margin, 0.0, 1.0),
+                  "threshold": (self.threshold, 0.0, 1.0)}
+        for name, (value, low, high) in ranges.items():
+            if value is not None and not low <= value <= high:
+                raise FerkitError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
+        for name, value, least in (("min_face", self.min_face, 0), ("detect_size", self.detect_size, 32),
+                                   ("threads", self.threads, 0)):
+            if value < least:
+                raise FerkitError(f"{name} must be {least} or more, not {value}")
+
 
 class Analyzer:
     def __init__(self, options: AnalyzerOptions | None = None, model: str | Path | None = None,
@@ -49,6 +63,8 @@ class Analyzer:
                  **overrides):
         """`recognizer` and `age_estimator`, when given, are used instead of loading the models: analyzers that
         run side by side share them (an ONNX session runs concurrent calls safely), so a pool holds each model once."""
+        if options is not None and overrides:
+            options = replace(options, **overrides)  # validated again by the dataclass
         self.options = options or AnalyzerOptions(**overrides)
         self.detector = create_detector(self.options.detector, self.options.confidence)
         self.recognizer = recognizer or load_emotion_model(model, threads=self.options.threads)

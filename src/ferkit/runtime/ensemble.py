@@ -15,7 +15,8 @@ import numpy as np
 
 from ferkit.atomic import atomic_write
 from ferkit.errors import FerkitError
-from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit import calibration
+from ferkit.runtime.recognizer import EmotionRecognizer, temperature_of
 
 MANIFEST_KIND = "ferkit-ensemble"
 
@@ -23,26 +24,29 @@ MANIFEST_KIND = "ferkit-ensemble"
 class EnsembleRecognizer:
     """The EmotionRecognizer interface over an ensemble manifest."""
 
-    def __init__(self, members: list[EmotionRecognizer], metrics: dict | None = None, path: Path | None = None):
+    def __init__(self, members: list[EmotionRecognizer], metrics: dict | None = None, path: Path | None = None,
+                 calibration: dict | None = None, calibrated: bool = True):
         self.members = members
         self.path = path
         self.classes: tuple[str, ...] = _common_classes(members)
         self.meta = _ensemble_meta(members, metrics or {})
+        self.meta["calibration"] = calibration or {}
         self.preprocessing: dict = self.meta["preprocessing"]
+        self.temperature = temperature_of(self.meta) if calibrated else 1.0
 
     @classmethod
-    def load(cls, manifest_path: str | Path, threads: int = 0) -> EnsembleRecognizer:
+    def load(cls, manifest_path: str | Path, threads: int = 0, calibrated: bool = True) -> EnsembleRecognizer:
         path = Path(manifest_path)
         manifest = read_manifest(path)
         try:
             members = [_load_member(path.parent, entry, threads) for entry in manifest["members"]]
-            return cls(members, manifest.get("metrics", {}), path)
+            return cls(members, manifest.get("metrics", {}), path, manifest.get("calibration"), calibrated)
         except FerkitError as error:
             raise FerkitError(f"{path}: {error}") from None
 
     @classmethod
     def from_files(cls, paths: list[str | Path], threads: int = 0) -> EnsembleRecognizer:
-        return cls([EmotionRecognizer(path, threads=threads, spin=False) for path in paths])
+        return cls([EmotionRecognizer(path, threads=threads, spin=False, calibrated=False) for path in paths])
 
     @property
     def image_size(self) -> int:
@@ -54,10 +58,12 @@ class EnsembleRecognizer:
         return manifest + [member.path for member in self.members]
 
     def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
-        return np.mean([member.predict_faces(crops, ten_crop) for member in self.members], axis=0)
+        average = np.mean([member.predict_faces(crops, ten_crop) for member in self.members], axis=0)
+        return calibration.scale(average, self.temperature)
 
     def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False) -> np.ndarray:
-        return np.mean([member.predict_prepared(faces, ten_crop) for member in self.members], axis=0)
+        average = np.mean([member.predict_prepared(faces, ten_crop) for member in self.members], axis=0)
+        return calibration.scale(average, self.temperature)
 
 
 def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:
@@ -72,11 +78,35 @@ def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:
     return out
 
 
-def write_manifest(members: list[str | Path], out: str | Path, metrics: dict | None = None) -> Path:
+def write_manifest(members: list[str | Path], out: str | Path, metrics: dict | None = None,
+                   calibration: dict | None = None) -> Path:
     out = check_manifest_place(members, out)
     entries = [{"file": Path(member).name, "sha256": file_sha256(Path(member))} for member in members]
-    manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}}
+    manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}, "calibration": calibration or {}}
     return atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
+
+
+def repin_members(folder: Path, old_sha256: str, new_sha256: str) -> list[Path]:
+    """After a member's metadata was rewritten (its weights untouched), the manifests in its folder that pinned
+    the old file pin the new one. Members run uncalibrated inside an ensemble, so its metrics still hold."""
+    repinned = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            manifest = read_manifest(path)
+        except FerkitError:
+            continue  # not a manifest
+        if any(entry["sha256"] == old_sha256 for entry in manifest["members"]):
+            for entry in manifest["members"]:
+                entry["sha256"] = new_sha256 if entry["sha256"] == old_sha256 else entry["sha256"]
+            atomic_write(path, lambda tmp, m=manifest: Path(tmp).write_text(json.dumps(m, indent=2) + "\n"))
+            repinned.append(path)
+    return repinned
+
+
+def write_calibration(path: Path, calibration: dict) -> None:
+    manifest = read_manifest(path)
+    manifest["calibration"] = calibration
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
 
 
 def read_manifest(path: Path) -> dict:
@@ -107,7 +137,7 @@ def _load_member(folder: Path, entry: dict, threads: int) -> EmotionRecognizer:
         raise FerkitError(f"member {entry['file']} is missing")
     if file_sha256(path) != entry["sha256"]:
         raise FerkitError(f"member {entry['file']} is not the file this ensemble was measured with (its SHA-256 differs)")
-    return EmotionRecognizer(path, threads=threads, spin=False)
+    return EmotionRecognizer(path, threads=threads, spin=False, calibrated=False)  # raw: the ensemble calibrates
 
 
 def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ferkit import calibration
 from ferkit.data.faces import center_crops, prepare_faces, resize_faces, ten_crops
 from ferkit.errors import FerkitError
 
@@ -14,7 +15,9 @@ METADATA_KEY = "ferkit"
 
 
 class EmotionRecognizer:
-    def __init__(self, model_path: str | Path, threads: int = 0, spin: bool = True):
+    def __init__(self, model_path: str | Path, threads: int = 0, spin: bool = True, calibrated: bool = True):
+        """`calibrated=False` gives the network's own probabilities, without the file's fitted temperature
+        (an ensemble averages its members' raw probabilities and applies a temperature of its own)."""
         import onnxruntime as ort
 
         path = Path(model_path)
@@ -42,6 +45,7 @@ class EmotionRecognizer:
         self.classes: tuple[str, ...] = tuple(self.meta["classes"])
         self.preprocessing: dict = self.meta["preprocessing"]
         self.input_name = self.session.get_inputs()[0].name
+        self.temperature = temperature_of(self.meta) if calibrated else 1.0
 
     @property
     def image_size(self) -> int:
@@ -69,4 +73,11 @@ class EmotionRecognizer:
             pixels = np.ascontiguousarray(views.reshape(count * n, 1, size, size), dtype=np.float32)
             probabilities = self.session.run(None, {self.input_name: pixels})[0]
             outputs.append(probabilities.reshape(count, n, -1).mean(axis=0))
-        return np.concatenate(outputs) if outputs else np.zeros((0, len(self.classes)), np.float32)
+        if not outputs:
+            return np.zeros((0, len(self.classes)), np.float32)
+        return calibration.scale(np.concatenate(outputs), self.temperature)  # after averaging any crops
+
+
+def temperature_of(meta: dict) -> float:
+    """The temperature a file (or manifest) recorded with `ferkit calibrate`; 1 (none) in older files."""
+    return float((meta.get("calibration") or {}).get("temperature", 1.0))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ferkit.errors import FerkitError
+
 
 def box_iou(a, b) -> float:
     x1, y1 = max(a[0], b[0]), max(a[1], b[1])
@@ -60,7 +62,8 @@ class Smoother:
 
     def __init__(self, strength: float = 0.0):
         if not 0 <= strength < 1:
-            raise ValueError("smoothing strength must be in [0, 1)")
+            raise FerkitError(f"--smooth must be at least 0 and below 1 (the share of the running value kept), "
+                              f"not {strength:g}")
         self.strength = strength
         self.state: dict[int, np.ndarray] = {}
 

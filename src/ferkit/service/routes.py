@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
+from ferkit.runtime.detectors import list_detectors
 from ferkit.runtime.draw import annotate
 from ferkit.runtime.results import FaceResult, ImageResult
 from ferkit.service.assets import STATIC
@@ -28,7 +29,7 @@ from ferkit.service.uploads import Upload, check_upload, clean_file_name
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                               description="needed on every /api/v1 route when the server has a key")
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
-DetectorName = Literal["yunet", "ssd", "mtcnn", "haar"]
+DetectorName = Literal[tuple(list_detectors())]  # type: ignore[valid-type]  # the runtime's names, not a copy
 IMAGE_CACHE_SECONDS = 86_400  # an analysis never changes; a deleted one answers 404 once the cache expires
 
 

@@ -34,7 +34,29 @@ def vote_distribution(store: FerStore) -> np.ndarray:
     return votes / np.maximum(votes.sum(axis=1, keepdims=True), 1)
 
 
-def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_size: int, limit: int = 0) -> SplitTensors:
+@dataclass
+class Teacher:
+    """Soft targets for every face of the store (evaluation.teacher), and how much of each target they make."""
+
+    probabilities: np.ndarray  # (N, C) in the store's order
+    weight: float = 0.5
+    temperature: float = 1.0
+
+    def soften(self, probabilities: torch.Tensor) -> torch.Tensor:
+        logits = torch.log(probabilities.clamp_min(1e-8)) / self.temperature
+        return torch.softmax(logits, dim=1)
+
+
+def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_size: int, limit: int = 0,
+                  teacher: Teacher | None = None) -> SplitTensors:
+    if teacher is not None:
+        if label_mode in ("multitarget", "age"):
+            raise ConfigError(f"data.teacher blends class distributions; label mode {label_mode!r} has none to blend")
+        if not 0 < teacher.weight <= 1 or teacher.temperature <= 0:
+            raise ConfigError("data.teacher_weight must be in (0, 1] and data.teacher_temperature above 0")
+        # Carried through every subset below, so each face keeps its own teacher row.
+        store = store.subset(np.ones(len(store.labels), bool))
+        store.attributes["teacher"] = teacher.probabilities
     if label_mode not in LABEL_MODES:
         raise ConfigError(f"unknown label mode {label_mode!r}; known: {', '.join(LABEL_MODES)}")
     if label_mode == "age" and store.label_set != "age":
@@ -64,6 +86,9 @@ def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_siz
         if label_mode == "multitarget":
             distribution = (distribution >= distribution.max(dim=1, keepdim=True).values).float()
         targets = distribution
+    if teacher is not None:
+        soft = teacher.soften(torch.from_numpy(part.attributes["teacher"].astype(np.float32)))
+        targets = (1 - teacher.weight) * targets + teacher.weight * soft
     images = torch.from_numpy(resize_faces(part.images, image_size)).unsqueeze(1)
     return SplitTensors(images.contiguous(), labels, targets)
 

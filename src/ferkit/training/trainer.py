@@ -26,7 +26,7 @@ from ferkit.evaluation.predict import normalise, predict_probabilities
 from ferkit.models import create_model, get_spec
 from ferkit.progress import Progress
 from ferkit.training import checkpoint as ckpt
-from ferkit.training.data import SplitTensors, normalisation, split_tensors
+from ferkit.training.data import SplitTensors, Teacher, normalisation, split_tensors
 from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
 from ferkit.training.optim import create_optimizer, create_schedule, current_lr
 
@@ -54,7 +54,8 @@ class Trainer:
         store = load_store(config.data.store)
         self.spec = get_spec(config.model.name)
         self.classes = list(store.classes)
-        self.train_data = split_tensors(store, config.data.train_splits, config.data.label_mode, self.spec.image_size, config.data.limit)
+        self.train_data = split_tensors(store, config.data.train_splits, config.data.label_mode, self.spec.image_size,
+                                        config.data.limit, _teacher(config, store))
         self.val_data = split_tensors(store, [config.data.val_split], "majority", self.spec.image_size)
         # Age models are chosen by mean absolute error (years); emotion models by accuracy.
         self.is_age = store.label_set == "age"
@@ -251,6 +252,16 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
 
         report_run(run_dir, config.data.store)
     return result
+
+
+def _teacher(config: Config, store) -> Teacher | None:
+    """The distillation targets named by data.teacher (made by `ferkit teacher` on this store), if any."""
+    if not config.data.teacher:
+        return None
+    from ferkit.evaluation.teacher import read_teacher_targets
+
+    return Teacher(read_teacher_targets(config.data.teacher, store), config.data.teacher_weight,
+                   config.data.teacher_temperature)
 
 
 def _source_checkpoint(config: Config, path: str | Path) -> dict:

@@ -1,0 +1,71 @@
+"""Probabilities people can read: one temperature per model, fitted on the validation split, and the
+expected calibration error that says whether "happy 34%" is right about a third of the time.
+
+Scaling by a temperature divides every log-probability by the same number, so the top class, and with it
+every accuracy figure, is unchanged: only how sure the model says it is moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ECE_BINS = 15
+_EPSILON = 1e-12
+
+
+def scale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """softmax(log p / T), row by row; T > 1 softens, T < 1 sharpens, T = 1 changes nothing."""
+    if temperature == 1.0:
+        return probabilities
+    logits = np.log(np.clip(probabilities, _EPSILON, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(probabilities.dtype)
+
+
+def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], _EPSILON, 1.0)).mean())
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray, low: float = 0.05, high: float = 20.0) -> float:
+    """The temperature with the least negative log-likelihood (golden-section search on log T, where the
+    likelihood is unimodal)."""
+    ratio = (np.sqrt(5) - 1) / 2
+    a, b = np.log(low), np.log(high)
+    for _ in range(80):
+        c, d = b - ratio * (b - a), a + ratio * (b - a)
+        if negative_log_likelihood(scale(probabilities, np.exp(c)), labels) < \
+                negative_log_likelihood(scale(probabilities, np.exp(d)), labels):
+            b = d
+        else:
+            a = c
+    return float(np.exp((a + b) / 2))
+
+
+@dataclass
+class Reliability:
+    """Per confidence bin: how sure the model said it was, how often it was right, and how many answers."""
+
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    count: np.ndarray
+
+    @property
+    def ece(self) -> float:
+        """Expected calibration error: the count-weighted mean gap between confidence and accuracy."""
+        total = self.count.sum()
+        return float((self.count * np.abs(self.confidence - self.accuracy)).sum() / total) if total else 0.0
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> Reliability:
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    # Equal-width bins over (0, 1]; a confidence of exactly 1 falls in the last one.
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore"):
+        mean_confidence = np.bincount(index, confidence, bins) / count
+        accuracy = np.bincount(index, correct.astype(float), bins) / count
+    return Reliability(np.nan_to_num(mean_confidence), np.nan_to_num(accuracy), count)

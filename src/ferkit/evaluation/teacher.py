@@ -1,0 +1,53 @@
+"""A teacher's probabilities for every face of a store: the soft targets a student is distilled on.
+
+Computed once by `ferkit teacher` (any predictor: an ONNX model or an ensemble) and read by training
+(`data.teacher`), so the student's epochs pay nothing for the teacher. The file names the store it was made
+on by content hash, so it cannot be paired with another store's faces.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.atomic import atomic_write
+from ferkit.data import load_store
+from ferkit.errors import FerkitError
+from ferkit.evaluation.evaluate import images_as_the_model_expects
+from ferkit.progress import Progress
+
+CHUNK = 2048
+
+
+def write_teacher_targets(predictor, store_path: str | Path, out: str | Path, *, ten_crop: bool = False,
+                          name: str = "", progress: bool = True) -> Path:
+    store = load_store(store_path)
+    if tuple(store.classes) != tuple(predictor.classes):
+        raise FerkitError(f"{store_path}: classes {list(store.classes)} differ from the teacher's {list(predictor.classes)}")
+    images = images_as_the_model_expects(store, predictor, store_path)
+    rows = []
+    bar = Progress(len(images), "teacher", "faces") if progress else None
+    for start in range(0, len(images), CHUNK):
+        rows.append(predictor.predict_prepared(images[start:start + CHUNK], ten_crop).astype(np.float32))
+        if bar:
+            bar.update(len(rows[-1]))
+    if bar:
+        bar.close()
+    arrays = {"probabilities": np.concatenate(rows), "classes": np.array(store.classes),
+              "store_hash": np.array(store.data_hash()), "teacher": np.array(name), "ten_crop": np.array(ten_crop)}
+    return atomic_write(Path(out), lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+
+
+def read_teacher_targets(path: str | Path, store) -> np.ndarray:
+    """(N, classes) probabilities in the store's order, refused unless made on this very store."""
+    try:
+        with np.load(path) as arrays:
+            probabilities, classes, store_hash = arrays["probabilities"], arrays["classes"], str(arrays["store_hash"])
+    except (OSError, KeyError, ValueError) as error:
+        raise FerkitError(f"{path}: not a teacher file made by `ferkit teacher` ({error})") from None
+    if store_hash != store.data_hash() or len(probabilities) != len(store.labels):
+        raise FerkitError(f"{path}: made on another store (hash {store_hash}, this store's is {store.data_hash()})")
+    if tuple(classes.tolist()) != tuple(store.classes):
+        raise FerkitError(f"{path}: the teacher's classes {classes.tolist()} are not the store's {list(store.classes)}")
+    return probabilities

@@ -1,0 +1,54 @@
+"""Temperature scaling and calibration error: known answers, and the runtime applying a file's temperature."""
+
+import numpy as np
+import pytest
+
+from ferkit import calibration
+
+
+def test_ece_by_hand():
+    probabilities = np.array([[0.9, 0.1], [0.6, 0.4], [0.8, 0.2], [0.3, 0.7]])
+    labels = np.array([0, 1, 0, 1])
+    # One answer per bin; gaps |0.9-1|, |0.6-0|, |0.8-1|, |0.7-1| averaged.
+    assert calibration.reliability(probabilities, labels).ece == pytest.approx(0.3)
+    two_bins = calibration.reliability(probabilities, labels, bins=2)
+    assert two_bins.count.tolist() == [0, 4] and two_bins.accuracy[1] == pytest.approx(0.75)
+    assert two_bins.ece == pytest.approx(abs(0.75 - 0.75))  # mean confidence 0.75 = accuracy 0.75
+
+
+def test_scaling_keeps_the_top_class_and_sums_to_one():
+    rng = np.random.default_rng(0)
+    probabilities = rng.dirichlet(np.ones(7), 500).astype(np.float32)
+    for temperature in (0.5, 1.0, 3.0):
+        scaled = calibration.scale(probabilities, temperature)
+        assert (scaled.argmax(1) == probabilities.argmax(1)).all() and np.allclose(scaled.sum(1), 1, atol=1e-5)
+    assert (calibration.scale(probabilities, 0.5).max(1) >= probabilities.max(1) - 1e-6).all()
+
+
+def test_fit_recovers_an_overconfident_models_temperature():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(0, 1.5, (20_000, 7))
+    true = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = np.array([rng.choice(7, p=row) for row in true])  # calibrated at T = 1
+    overconfident = np.exp(2 * logits) / np.exp(2 * logits).sum(1, keepdims=True)
+    assert calibration.fit_temperature(overconfident, labels) == pytest.approx(2.0, rel=0.05)
+    before = calibration.reliability(overconfident, labels).ece
+    after = calibration.reliability(calibration.scale(overconfident, 2.0), labels).ece
+    assert after < 0.02 < before
+
+
+def test_a_files_temperature_is_applied_after_the_crops_are_averaged():
+    import cv2
+
+    from ferkit.runtime.models import emotion_model_path
+    from ferkit.runtime.recognizer import EmotionRecognizer
+    from ferkit.service.assets import STATIC
+
+    path = emotion_model_path("fer2013-int8")
+    calibrated, raw = EmotionRecognizer(path), EmotionRecognizer(path, calibrated=False)
+    photo = cv2.imread(str(STATIC / "examples" / "portrait.jpg"))
+    height, width = photo.shape[:2]
+    crops = [photo[height // 4:3 * height // 4, width // 4:3 * width // 4], photo]
+    for ten_crop in (False, True):
+        expected = calibration.scale(raw.predict_faces(crops, ten_crop), calibrated.temperature)
+        assert np.allclose(calibrated.predict_faces(crops, ten_crop), expected, atol=1e-6)

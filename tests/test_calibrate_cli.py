@@ -1,0 +1,46 @@
+"""`ferkit calibrate` end to end on a tiny store: the temperature goes into the file, the weights stay, and an
+ensemble that pins the file is pinned again and still loads."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx", reason="rewriting an ONNX file's metadata needs the export extra")
+pytest.importorskip("onnxruntime")
+
+from ferkit.cli import main  # noqa: E402
+from ferkit.export.onnx import read_metadata  # noqa: E402
+from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest  # noqa: E402
+from ferkit.runtime.models import emotion_model_path  # noqa: E402
+
+
+def initializers(path):
+    import onnx
+
+    return {t.name: onnx.numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+
+
+def test_calibrate_records_a_temperature_and_keeps_the_weights(tiny_store, tmp_path, capsys):
+    model = tmp_path / "model.onnx"
+    shutil.copy(emotion_model_path("fer2013-int8"), model)
+    manifest = write_manifest([model], tmp_path / "ensemble.json")
+    weights = initializers(model)
+    assert main(["calibrate", str(model), "--store", str(tiny_store), "--plot", str(tmp_path / "r.png")]) == 0
+    out = capsys.readouterr().out
+    record = read_metadata(model)["calibration"]
+    assert record["fitted_on"] == "PublicTest" and 0.05 < record["temperature"] < 20
+    assert {"ece_before", "ece_after"} <= set(record["PrivateTest"]) and "pinned again" in out
+    after = initializers(model)
+    assert after.keys() == weights.keys() and all(np.array_equal(after[k], weights[k]) for k in weights)
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+    assert EnsembleRecognizer.load(manifest).members[0].temperature == 1.0  # members run raw inside an ensemble
+
+    assert main(["calibrate", str(manifest), "--store", str(tiny_store)]) == 0
+    assert json.loads(manifest.read_text())["calibration"]["temperature"] == EnsembleRecognizer.load(manifest).temperature
+
+
+def test_calibrate_needs_a_store_with_the_models_classes(tmp_path, capsys):
+    assert main(["calibrate", "fer2013-int8", "--store", str(tmp_path / "missing.npz")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
