@@ -203,8 +203,8 @@ def cmd_calibrate(args) -> int:
     path = emotion_model_path(args.model)
     model = _raw_model(path)
     public, private = (predict_on_store(model, args.store, split) for split in ("PublicTest", "PrivateTest"))
-    temperature = calibration.fit_temperature(*public)
-    record = {"temperature": round(temperature, 4), "fitted_on": "PublicTest", "bins": calibration.ECE_BINS,
+    temperature = round(calibration.fit_temperature(*public), 4)  # as recorded, so the figures below reproduce
+    record = {"temperature": temperature, "fitted_on": "PublicTest", "bins": calibration.ECE_BINS,
               "store_hash": load_store(args.store).data_hash()}
     curves = {}
     for split, (probabilities, labels) in (("PublicTest", public), ("PrivateTest", private)):

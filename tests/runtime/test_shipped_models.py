@@ -52,6 +52,7 @@ def test_shipped_model_is_small_and_self_describing(kind):
     assert {"PublicTest", "PrivateTest"} <= set(meta["metrics"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", SHIPPED)
 def test_evaluate_reproduces_the_recorded_numbers(kind, stores, tmp_path, capsys):
     path, _, metric = SHIPPED[kind]
@@ -69,6 +70,7 @@ def test_evaluate_reproduces_the_recorded_numbers(kind, stores, tmp_path, capsys
     assert load_store(stores[kind]).data_hash() == measured_on
 
 
+@pytest.mark.slow
 def test_int8_model_agrees_with_the_full_precision_one(stores):
     """Reduced precision may change at most 1% of top-1 labels, over all 3,589 PrivateTest faces."""
     from ferkit.data import load_store
@@ -77,3 +79,19 @@ def test_int8_model_agrees_with_the_full_precision_one(stores):
     full = EmotionRecognizer(EMOTION_MODELS["fer2013"]).predict_prepared(faces)
     int8 = EmotionRecognizer(EMOTION_MODELS["fer2013-int8"]).predict_prepared(faces)
     assert (full.argmax(1) == int8.argmax(1)).mean() >= 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", [kind for kind in SHIPPED if kind != "age"])
+def test_the_recorded_calibration_reproduces(kind, stores):
+    """Each file's temperature was fitted on PublicTest of this store, and with it PrivateTest's ECE is as
+    recorded (rounded to 4 digits there)."""
+    from ferkit import calibration
+    from ferkit.data import load_store
+    from ferkit.evaluation.evaluate import predict_on_store
+
+    model = load_emotion_model(SHIPPED[kind][0])
+    record = model.meta["calibration"]
+    assert record["fitted_on"] == "PublicTest" and record["store_hash"] == load_store(stores[kind]).data_hash()
+    probabilities, labels = predict_on_store(model, stores[kind], "PrivateTest")
+    assert calibration.reliability(probabilities, labels).ece == pytest.approx(record["PrivateTest"]["ece_after"], abs=1e-4)

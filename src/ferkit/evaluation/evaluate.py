@@ -66,12 +66,6 @@ def images_as_the_model_expects(part, predictor, store_path) -> np.ndarray:
     return np.stack([cv2.equalizeHist(image) for image in part.images])
 
 
-def evaluate_checkpoint(checkpoint_path, store_path, split: str = "PrivateTest", ten_crops: bool = False):
-    from ferkit.evaluation.predict import CheckpointPredictor
-
-    return evaluate_on_store(CheckpointPredictor(checkpoint_path), store_path, split, ten_crops)
-
-
 def report_run(run_dir: str | Path, store_path: str | Path, splits=("PublicTest", "PrivateTest")) -> dict:
     """After training: the best checkpoint on validation and test splits, centre crop and ten crops.
 

@@ -19,10 +19,9 @@ from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.crop import crop_face
 from ferkit.runtime.detectors import create_detector, list_detectors
 from ferkit.runtime.images import read_image
-from ferkit.runtime.models import AGE_MODEL, DEFAULT_EMOTION, EMOTION_MODELS, load_emotion_model
+from ferkit.runtime.models import AGE_MODEL, load_emotion_model
 from ferkit.runtime.results import Face, FaceResult, ImageResult
 
-DEFAULT_EMOTION_MODEL = EMOTION_MODELS[DEFAULT_EMOTION]
 DEFAULT_AGE_MODEL = AGE_MODEL
 
 
