@@ -26,7 +26,7 @@ def staged(face: np.ndarray, angle: float, scale: int = 3, canvas: int = 320) ->
     big = cv2.resize(face, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     image = np.full((canvas, canvas), 128, np.uint8)
     offset = (canvas - big.shape[0]) // 2
-    image[offset:offset + big.shape[0], offset:offset + big.shape[1]] = big
+    image[offset : offset + big.shape[0], offset : offset + big.shape[1]] = big
     matrix = cv2.getRotationMatrix2D((canvas / 2, canvas / 2), angle, 1.0)
     turned = cv2.warpAffine(image, matrix, (canvas, canvas), flags=cv2.INTER_LINEAR, borderValue=128)
     return cv2.cvtColor(turned, cv2.COLOR_GRAY2BGR)
@@ -83,8 +83,11 @@ def main() -> None:
     print(f"{len(faces)} PublicTest faces; the model on the original crops (baseline): {baseline}")
     margin, counted = framing_margin(faces)
     print(f"margin that reproduces the training crop around YuNet's box: {margin:+.3f} (median of {counted} faces)")
-    print(f"{'margin':>7}{'align':>7}" + "".join(f"{f'{a:g} deg':>16}" for a in args.angles) +
-          f"   ({'age MAE' if age else 'accuracy'}, detected)")
+    print(
+        f"{'margin':>7}{'align':>7}"
+        + "".join(f"{f'{a:g} deg':>16}" for a in args.angles)
+        + f"   ({'age MAE' if age else 'accuracy'}, detected)"
+    )
     for margin in args.margins:
         for align in (False, True):
             analyzer = Analyzer(AnalyzerOptions(margin=margin, align=align), model=args.model, age_model=args.age_model)

@@ -107,9 +107,11 @@ def main() -> None:
     for count, image in photos.items():
         faces = analyzer.detect(image)
         crops = [crop_face(image, face, analyzer.options.margin) for face in faces]
-        detect = median_ms(lambda: analyzer.detect(image), args.repeat)
-        classify = median_ms(lambda: analyzer.recognizer.predict_faces(crops), args.repeat) / max(len(crops), 1)
-        total = median_ms(lambda: analyzer.analyze(image), args.repeat)
+        detect = median_ms(lambda image=image: analyzer.detect(image), args.repeat)
+        classify = median_ms(lambda crops=crops: analyzer.recognizer.predict_faces(crops), args.repeat) / max(
+            len(crops), 1
+        )
+        total = median_ms(lambda image=image: analyzer.analyze(image), args.repeat)
         rates.append(1000 / total)
         print(f"{count:>5}{len(faces):>7}{detect:>11.1f}{classify:>18.2f}{total:>15.1f}{1000 / total:>10.1f}")
     print(f"mean end-to-end: {statistics.mean(rates):.1f} images/s (aim >= 30)")
@@ -119,8 +121,10 @@ def main() -> None:
         cv2.imwrite(str(photo), photos[2])
         baseline = cold_start("import numpy, cv2")
         ours = cold_start(f"from ferkit.runtime.analyzer import Analyzer; Analyzer().analyze_path({str(photo)!r})")
-    print(f"cold start to first result: {ours:.2f} s (aim <= 1.5 s); bare 'import numpy, cv2': {baseline:.2f} s "
-          f"({ours / baseline:.1f}x)")
+    print(
+        f"cold start to first result: {ours:.2f} s (aim <= 1.5 s); bare 'import numpy, cv2': {baseline:.2f} s "
+        f"({ours / baseline:.1f}x)"
+    )
 
     if not args.fer_python:
         print("fer package: no --fer-python given, no comparison")
@@ -128,8 +132,10 @@ def main() -> None:
     fer_ms = fer_package_ms(photos, max(args.repeat // 3, 3), args.fer_python)
     for count, (ms, found) in (fer_ms or {}).items():
         ours = 1000 / rates[count - 1]
-        print(f"fer package, {count} face(s): found {found}, {ms:.1f} ms/image ({1000 / ms:.1f} images/s); "
-              f"ferkit is {ms / ours:.1f}x faster")
+        print(
+            f"fer package, {count} face(s): found {found}, {ms:.1f} ms/image ({1000 / ms:.1f} images/s); "
+            f"ferkit is {ms / ours:.1f}x faster"
+        )
 
 
 if __name__ == "__main__":

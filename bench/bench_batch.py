@@ -46,11 +46,14 @@ def main() -> None:
         print(f"{args.images} photos (the shared samples, mostly 1-3 megapixels), {args.workers} workers")
         print(f"one process, plain loop (baseline)  {baseline:7.1f} images/s")
         for engine in ("local", "ray"):
-            summary = run_batch(str(inputs), Path(folder) / f"{engine}.parquet", engine=engine, workers=args.workers,
-                                progress=False)
+            summary = run_batch(
+                str(inputs), Path(folder) / f"{engine}.parquet", engine=engine, workers=args.workers, progress=False
+            )
             rate = summary.processed / summary.seconds
-            print(f"ferkit batch --engine {engine:<6}        {rate:7.1f} images/s  ({rate / baseline:.2f}x the baseline, "
-                  f"start-up included)")
+            print(
+                f"ferkit batch --engine {engine:<6}        {rate:7.1f} images/s  ({rate / baseline:.2f}x the baseline, "
+                f"start-up included)"
+            )
 
 
 if __name__ == "__main__":

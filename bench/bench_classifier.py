@@ -2,7 +2,8 @@
 model(s), against the `fer` package's classifier measured in the same run where it installs (fer needs
 TensorFlow: pass the python of its own environment with --fer-python).
 
-    python bench/bench_classifier.py [--models fer2013-int8 mine.onnx ens.json] [--seconds 5] [--threads 2] [--fer-python PATH]
+    python bench/bench_classifier.py [--models fer2013-int8 mine.onnx ens.json] [--seconds 5] [--threads 2]
+        [--fer-python PATH]
 """
 
 from __future__ import annotations
@@ -59,8 +60,12 @@ def fer_package_rates(python: str, seconds: float) -> list[float] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="*", default=shipped_emotion_models(),
-                        help="shipped model names, ONNX files or ensemble manifests (default: every shipped model)")
+    parser.add_argument(
+        "--models",
+        nargs="*",
+        default=shipped_emotion_models(),
+        help="shipped model names, ONNX files or ensemble manifests (default: every shipped model)",
+    )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--fer-python", help="python of an environment where `pip install fer` worked")
@@ -72,7 +77,11 @@ def main() -> None:
     for model in args.models:
         recognizer = load_emotion_model(model, threads=args.threads)
         rates = [crops_per_second(recognizer.predict_prepared, b, args.seconds, recognizer.image_size) for b in (1, 64)]
-        ratio = f"  ({rates[0] / baseline_rates[0]:.1f}x / {rates[1] / baseline_rates[1]:.1f}x fer)" if baseline_rates else ""
+        ratio = (
+            f"  ({rates[0] / baseline_rates[0]:.1f}x / {rates[1] / baseline_rates[1]:.1f}x fer)"
+            if baseline_rates
+            else ""
+        )
         print(f"{Path(model).name:<34}{rates[0]:>17.0f}{rates[1]:>18.0f}{ratio}")
     if not baseline_rates:
         print("fer package: no comparison (give --fer-python); aim >= 1,000 crops/s at batch 64")

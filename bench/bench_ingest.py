@@ -57,7 +57,10 @@ def main() -> None:
     print(f"source: {args.source} ({images:,} images), median of {args.repeat} runs")
     print(f"bare un-tar + decode (baseline): {baseline:6.2f} s")
     print(f"ferkit data prepare:             {ingest:6.2f} s  ({ingest / baseline:.2f}x the baseline; aim < 60 s)")
-    print(f"store load ({size_mb:.0f} MB .npz):         {load:6.3f} s  ({baseline / load:.0f}x faster than decoding again; aim < 1 s)")
+    print(
+        f"store load ({size_mb:.0f} MB .npz):         {load:6.3f} s  "
+        f"({baseline / load:.0f}x faster than decoding again; aim < 1 s)"
+    )
 
 
 if __name__ == "__main__":

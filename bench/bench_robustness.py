@@ -59,14 +59,16 @@ SHIFTS: dict[str, Shift] = {
 
 
 def accuracy(model, faces: np.ndarray, labels: np.ndarray) -> float:
-    probabilities = np.concatenate([model.predict_faces(list(faces[i:i + 512])) for i in range(0, len(faces), 512)])
+    probabilities = np.concatenate([model.predict_faces(list(faces[i : i + 512])) for i in range(0, len(faces), 512)])
     return float((probabilities.argmax(1) == labels).mean())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True, help="a FER2013 or FER+ store (its PrivateTest split is used)")
-    parser.add_argument("--model", action="append", help="shipped name or file; repeatable (default: the default model)")
+    parser.add_argument(
+        "--model", action="append", help="shipped name or file; repeatable (default: the default model)"
+    )
     parser.add_argument("--split", default="PrivateTest")
     parser.add_argument("--plot", type=Path, help="write a bar chart of each shift's accuracy drop")
     args = parser.parse_args()

@@ -45,13 +45,16 @@ def maximum_pixel_photo(path: Path) -> bytes:
     """A face on a flat 6300x6300 canvas: a small PNG file that decodes to 119 MB."""
     canvas = np.full((MAX_PIXELS_SIDE, MAX_PIXELS_SIDE, 3), 200, np.uint8)
     face = cv2.imread(str(path))
-    canvas[:face.shape[0], :face.shape[1]] = face
+    canvas[: face.shape[0], : face.shape[1]] = face
     return cv2.imencode(".png", canvas, [cv2.IMWRITE_PNG_COMPRESSION, 9])[1].tobytes()
 
 
 def start_server(db_url: str, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "ferkit.cli", "serve", "--port", str(port), "--db", db_url],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ferkit.cli", "serve", "--port", str(port), "--db", db_url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
@@ -92,10 +95,16 @@ def load(send, requests: int, concurrency: int, seconds: float) -> dict:
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(requests)))
     elapsed = time.perf_counter() - started
-    return {"rps": len(latencies) / elapsed, "p50": 1000 * statistics.median(latencies),
-            "p99": 1000 * percentile(latencies, 0.99), "max": 1000 * max(latencies),
-            "errors": sum(not 200 <= s < 300 for s in statuses), "statuses": Counter(statuses),
-            "count": len(latencies), "ids": ids}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": 1000 * statistics.median(latencies),
+        "p99": 1000 * percentile(latencies, 0.99),
+        "max": 1000 * max(latencies),
+        "errors": sum(not 200 <= s < 300 for s in statuses),
+        "statuses": Counter(statuses),
+        "count": len(latencies),
+        "ids": ids,
+    }
 
 
 class Probe(threading.Thread):
@@ -115,8 +124,11 @@ class Probe(threading.Thread):
     def summary(self) -> str:
         self.stopped.set()
         self.join()
-        return (f"GET /healthz during the load: {len(self.latencies)} probes, p50 {statistics.median(self.latencies):.1f} ms, "
-                f"p95 {percentile(self.latencies, 0.95):.1f} ms, max {max(self.latencies):.1f} ms")
+        return (
+            f"GET /healthz during the load: {len(self.latencies)} probes, "
+            f"p50 {statistics.median(self.latencies):.1f} ms, "
+            f"p95 {percentile(self.latencies, 0.95):.1f} ms, max {max(self.latencies):.1f} ms"
+        )
 
 
 class MemoryWatch(threading.Thread):
@@ -147,11 +159,17 @@ def throughput(args, base: str, photo: bytes) -> dict:
         health = load(lambda: client.get("/healthz"), args.requests, args.concurrency, args.seconds)
         probe = Probe(base)
         probe.start()
-        upload = load(lambda: client.post("/api/v1/analyses", files={"file": ("photo.jpg", photo, "image/jpeg")}),
-                      args.requests, args.concurrency, args.seconds)
+        upload = load(
+            lambda: client.post("/api/v1/analyses", files={"file": ("photo.jpg", photo, "image/jpeg")}),
+            args.requests,
+            args.concurrency,
+            args.seconds,
+        )
     for name, result in (("GET /healthz (baseline)", health), ("POST /api/v1/analyses", upload)):
-        print(f"{name:<26} {result['count']:>5} requests {result['rps']:8.1f} req/s  p50 {result['p50']:7.1f} ms  "
-              f"p99 {result['p99']:7.1f} ms  errors {result['errors']}")
+        print(
+            f"{name:<26} {result['count']:>5} requests {result['rps']:8.1f} req/s  p50 {result['p50']:7.1f} ms  "
+            f"p99 {result['p99']:7.1f} ms  errors {result['errors']}"
+        )
     print(probe.summary())
     print(f"uploads at {upload['rps'] / health['rps']:.3f}x the baseline rate; aim >= 50 req/s, p99 <= 250 ms")
     return upload
@@ -159,18 +177,27 @@ def throughput(args, base: str, photo: bytes) -> dict:
 
 def flood(args, base: str, server: subprocess.Popen) -> dict:
     photo = maximum_pixel_photo(args.photo)
-    print(f"{args.concurrency} clients at once, each a {MAX_PIXELS_SIDE}x{MAX_PIXELS_SIDE} PNG of {len(photo) / 1024:.0f} KiB")
+    print(
+        f"{args.concurrency} clients at once, "
+        f"each a {MAX_PIXELS_SIDE}x{MAX_PIXELS_SIDE} PNG of {len(photo) / 1024:.0f} KiB"
+    )
     watch, probe = MemoryWatch(server.pid), Probe(base)
     idle_mb = watch.read("VmRSS")
     watch.start()
     probe.start()
     with httpx.Client(base_url=base, timeout=120, limits=httpx.Limits(max_connections=args.concurrency)) as client:
-        result = load(lambda: client.post("/api/v1/analyses", files={"file": ("big.png", photo, "image/png")}),
-                      args.concurrency, args.concurrency, args.seconds)
+        result = load(
+            lambda: client.post("/api/v1/analyses", files={"file": ("big.png", photo, "image/png")}),
+            args.concurrency,
+            args.concurrency,
+            args.seconds,
+        )
     peak_mb, high_water_mb = watch.finish()
     print(f"answers {dict(sorted(result['statuses'].items()))} (0 = no answer); slowest {result['max'] / 1000:.1f} s")
-    print(f"server memory: {idle_mb:.0f} MB idle, peak {peak_mb:.0f} MB sampled, {high_water_mb:.0f} MB high-water mark "
-          f"(aim <= 1536 MB: {'met' if high_water_mb <= 1536 else 'NOT met'})")
+    print(
+        f"server memory: {idle_mb:.0f} MB idle, peak {peak_mb:.0f} MB sampled, {high_water_mb:.0f} MB high-water mark "
+        f"(aim <= 1536 MB: {'met' if high_water_mb <= 1536 else 'NOT met'})"
+    )
     print(probe.summary())
     return result
 

@@ -87,16 +87,19 @@ def main() -> None:
         before = rss_mb()
         sampler.start()
         started = time.perf_counter()
-        result = analyze_video(str(long_clip), analyzer, csv_path=str(Path(folder) / "rows.csv"), progress=False,
-                               keep_frames=False)
+        result = analyze_video(
+            str(long_clip), analyzer, csv_path=str(Path(folder) / "rows.csv"), progress=False, keep_frames=False
+        )
         seconds = time.perf_counter() - started
         done.set()
         sampler.join()
     third = max(len(samples) // 3, 1)
     early, late = max(samples[:third]), max(samples[-third:])
-    print(f"{args.minutes:g} min looped ({result.frames_read} frames, {result.frames_read / seconds:.1f} frames/s): "
-          f"RSS {before:.0f} MB before, peak {early:.0f} MB in the first third, {late:.0f} MB in the last third "
-          f"(growth {late - early:+.0f} MB)")
+    print(
+        f"{args.minutes:g} min looped ({result.frames_read} frames, {result.frames_read / seconds:.1f} frames/s): "
+        f"RSS {before:.0f} MB before, peak {early:.0f} MB in the first third, {late:.0f} MB in the last third "
+        f"(growth {late - early:+.0f} MB)"
+    )
 
 
 if __name__ == "__main__":

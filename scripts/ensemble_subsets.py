@@ -54,8 +54,9 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     args = parser.parse_args()
     probabilities, labels = member_probabilities(args.members, args.store)
-    subsets = [subset for size in range(1, len(args.members) + 1)
-               for subset in itertools.combinations(args.members, size)]
+    subsets = [
+        subset for size in range(1, len(args.members) + 1) for subset in itertools.combinations(args.members, size)
+    ]
     reports = {subset: subset_reports(subset, probabilities, labels) for subset in subsets}
     best = max(subsets, key=lambda subset: reports[subset]["PublicTest", "centre"].accuracy)
     print("accuracy (macro-F1): " + " | ".join(f"{split} {crop}" for split, crop in itertools.product(SPLITS, CROPS)))

@@ -10,7 +10,12 @@ import sys
 
 from ferkit.runtime.models import emotion_model_path, load_emotion_model
 
-VIEWS = [("PublicTest", "centre"), ("PublicTest-tencrop", "ten"), ("PrivateTest", "centre"), ("PrivateTest-tencrop", "ten")]
+VIEWS = [
+    ("PublicTest", "centre"),
+    ("PublicTest-tencrop", "ten"),
+    ("PrivateTest", "centre"),
+    ("PrivateTest-tencrop", "ten"),
+]
 
 
 def results_table(metrics: dict) -> list[str]:
@@ -24,8 +29,10 @@ def results_table(metrics: dict) -> list[str]:
 
 def recall_table(metrics: dict) -> list[str]:
     keys = [key for key, _ in VIEWS if key.startswith("PrivateTest") and key in metrics]
-    rows = ["| class | " + " | ".join(f"{key} recall | F1" for key in keys) + " |",
-            "| --- |" + " --- | --- |" * len(keys)]
+    rows = [
+        "| class | " + " | ".join(f"{key} recall | F1" for key in keys) + " |",
+        "| --- |" + " --- | --- |" * len(keys),
+    ]
     for name in metrics[keys[0]]["classes"]:
         cells = " | ".join(f"{metrics[k]['recall'][name]:.3f} | {metrics[k]['f1'][name]:.3f}" for k in keys)
         rows.append(f"| {name} | {cells} |")
@@ -36,7 +43,10 @@ def main(names: list[str]) -> None:
     for name in names:
         recognizer = load_emotion_model(name)
         meta, megabytes = recognizer.meta, sum(f.stat().st_size for f in recognizer.files) / 1e6
-        print(f"## {name}: {emotion_model_path(name).name} ({meta['arch']}, {meta['weights']} weights, {megabytes:.1f} MB)\n")
+        print(
+            f"## {name}: {emotion_model_path(name).name} "
+            f"({meta['arch']}, {meta['weights']} weights, {megabytes:.1f} MB)\n"
+        )
         print("\n".join(results_table(meta["metrics"])), "\n")
         print("\n".join(recall_table(meta["metrics"])), "\n")
 

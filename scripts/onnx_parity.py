@@ -26,7 +26,10 @@ def main() -> None:
     onnx_probabilities = EmotionRecognizer(args.onnx).predict_prepared(faces)
     agreement = (torch_probabilities.argmax(1) == onnx_probabilities.argmax(1)).mean()
     largest = abs(torch_probabilities - onnx_probabilities).max()
-    print(f"{args.split}: {len(faces)} faces, top-1 agreement {agreement:.4f}, max abs probability difference {largest:.2e}")
+    print(
+        f"{args.split}: {len(faces)} faces, top-1 agreement {agreement:.4f}, "
+        f"max abs probability difference {largest:.2e}"
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ def face_like(rng: np.random.Generator, label: int) -> np.ndarray:
     """A 48x48 image whose brightness pattern depends on the label, so tiny models can learn it."""
     image = rng.integers(0, 60, (48, 48)).astype(np.uint8)
     row = 6 * label
-    image[row:row + 6, :] = 220
+    image[row : row + 6, :] = 220
     return image
 
 

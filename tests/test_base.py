@@ -31,6 +31,14 @@ def test_progress_line_for_logs():
 
 
 def test_age_ranges_and_label_maps():
-    assert [age_range(a) for a in (0, 2.4, 3, 19.6, 45, 69, 70, 116)] == ["0-2", "0-2", "3-9", "20-29", "40-49",
-                                                                         "60-69", "70+", "70+"]
+    assert [age_range(a) for a in (0, 2.4, 3, 19.6, 45, 69, 70, 116)] == [
+        "0-2",
+        "0-2",
+        "3-9",
+        "20-29",
+        "40-49",
+        "60-69",
+        "70+",
+        "70+",
+    ]
     assert disgust_merge_map("fer2013") == [0, 0, 1, 2, 3, 4, 5]

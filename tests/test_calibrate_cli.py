@@ -38,7 +38,9 @@ def test_calibrate_records_a_temperature_and_keeps_the_weights(tiny_store, tmp_p
     assert EnsembleRecognizer.load(manifest).members[0].temperature == 1.0  # members run raw inside an ensemble
 
     assert main(["calibrate", str(manifest), "--store", str(tiny_store)]) == 0
-    assert json.loads(manifest.read_text())["calibration"]["temperature"] == EnsembleRecognizer.load(manifest).temperature
+    assert (
+        json.loads(manifest.read_text())["calibration"]["temperature"] == EnsembleRecognizer.load(manifest).temperature
+    )
 
 
 def test_calibrate_needs_a_store_with_the_models_classes(tmp_path, capsys):

@@ -19,7 +19,10 @@ def run(tmp_path, source, *extra):
 CSV_CASES = {
     "wrong columns": ("label,pixels,Usage\n0,{p},Training\n", "columns are label,pixels,Usage"),
     "short pixels": ("emotion,pixels,Usage\n0,1 2 3,Training\n", "row 1: 3 pixels, expected 2304"),
-    "non-numeric pixel": ("emotion,pixels,Usage\n0,{p} x,Training\n", "row 1: pixels contain a value that is not a whole number"),
+    "non-numeric pixel": (
+        "emotion,pixels,Usage\n0,{p} x,Training\n",
+        "row 1: pixels contain a value that is not a whole number",
+    ),
     "pixel out of range": ("emotion,pixels,Usage\n0,{q},Training\n", "row 1: pixel values must lie in 0..255"),
     "unknown usage": ("emotion,pixels,Usage\n0,{p},Training\n3,{p},Validation\n", "row 2: unknown usage 'Validation'"),
     "emotion index": ("emotion,pixels,Usage\n7,{p},Training\n", "row 1: emotion 7 is out of range 0..6"),
@@ -54,12 +57,15 @@ def png(size=48) -> bytes:
     return cv2.imencode(".png", np.zeros((size, size), np.uint8))[1].tobytes()
 
 
-@pytest.mark.parametrize("relative,data,message", [
-    ("train/happyish/Training_1.png", png(), "unknown class folder 'happyish'"),
-    ("train/happy/Training_1.png", b"not an image at all", "Training_1.png: unreadable or corrupt image"),
-    ("train/happy/Validation_1.png", png(), "file name must start with Training_, PublicTest_ or PrivateTest_"),
-    ("train/happy/Training_1.png", png(64), "image is 64x64, expected 48x48"),
-])
+@pytest.mark.parametrize(
+    "relative,data,message",
+    [
+        ("train/happyish/Training_1.png", png(), "unknown class folder 'happyish'"),
+        ("train/happy/Training_1.png", b"not an image at all", "Training_1.png: unreadable or corrupt image"),
+        ("train/happy/Validation_1.png", png(), "file name must start with Training_, PublicTest_ or PrivateTest_"),
+        ("train/happy/Training_1.png", png(64), "image is 64x64, expected 48x48"),
+    ],
+)
 def test_bad_image_tree(tmp_path, capsys, relative, data, message):
     source = image_tree(tmp_path, relative, data)
     code, out = run(tmp_path, source)

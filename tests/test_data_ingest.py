@@ -6,11 +6,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from conftest import kaggle_tree_to_csv, write_ferplus_tree, write_kaggle_tree
+from conftest import kaggle_tree_to_csv, write_ferplus_tree
 from ferkit.data import load_store, prepare
 from ferkit.data.votes import ferplus_majority
 from ferkit.errors import DataError
-from ferkit.labels import FER2013_6_CLASSES, FER2013_CLASSES, FERPLUS_CLASSES, FERPLUS_7_CLASSES
+from ferkit.labels import FER2013_6_CLASSES, FER2013_CLASSES, FERPLUS_7_CLASSES, FERPLUS_CLASSES
 
 
 def by_id(store):
@@ -25,7 +25,7 @@ def test_kaggle_folder_labels_follow_the_csv_order(kaggle_tree, tmp_path):
     assert store.equalized
     # face_like() draws a bright band at row 6*label: the label must match the folder's emotion.
     for image, label in zip(store.images, store.labels):
-        assert image[6 * label:6 * label + 6].mean() > 200
+        assert image[6 * label : 6 * label + 6].mean() > 200
     assert store.counts()["Training"] == {name: 2 for name in FER2013_CLASSES}
 
 
@@ -95,14 +95,17 @@ def test_ferplus_joins_through_row_order_and_votes(tmp_path):
     np.testing.assert_array_equal(store.votes[store.source_ids == "6"][0], rows[6][2])
 
 
-@pytest.mark.parametrize("votes, label", [
-    ([6, 4, 0, 0, 0, 0, 0, 0, 0, 0], 0),  # 6 of 10: a majority
-    ([5, 5, 0, 0, 0, 0, 0, 0, 0, 0], -1),  # half is not more than half
-    ([5, 1, 1, 1, 1, 1, 0, 0, 0, 0], 0),  # lone votes are outliers, so 5 of the 5 that count
-    ([0, 0, 4, 0, 0, 0, 2, 0, 2, 2], -1),  # 4 of 10
-    ([0, 0, 0, 0, 0, 0, 0, 3, 7, 0], -1),  # "unknown" holds the majority
-    ([0, 0, 0, 0, 0, 0, 0, 7, 0, 3], 7),  # contempt beats "not a face"
-])
+@pytest.mark.parametrize(
+    "votes, label",
+    [
+        ([6, 4, 0, 0, 0, 0, 0, 0, 0, 0], 0),  # 6 of 10: a majority
+        ([5, 5, 0, 0, 0, 0, 0, 0, 0, 0], -1),  # half is not more than half
+        ([5, 1, 1, 1, 1, 1, 0, 0, 0, 0], 0),  # lone votes are outliers, so 5 of the 5 that count
+        ([0, 0, 4, 0, 0, 0, 2, 0, 2, 2], -1),  # 4 of 10
+        ([0, 0, 0, 0, 0, 0, 0, 3, 7, 0], -1),  # "unknown" holds the majority
+        ([0, 0, 0, 0, 0, 0, 0, 7, 0, 3], 7),  # contempt beats "not a face"
+    ],
+)
 def test_ferplus_majority_follows_barsoum(votes, label):
     assert ferplus_majority(np.array([votes], np.uint8)).tolist() == [label]
 

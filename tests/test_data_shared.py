@@ -11,7 +11,15 @@ from ferkit.labels import FER2013_CLASSES
 
 pytestmark = pytest.mark.shared
 
-TRAINING_COUNTS = {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "sad": 4830, "surprise": 3171, "neutral": 4965}
+TRAINING_COUNTS = {
+    "angry": 3995,
+    "disgust": 436,
+    "fear": 4097,
+    "happy": 7215,
+    "sad": 4830,
+    "surprise": 3171,
+    "neutral": 4965,
+}
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +30,10 @@ def fer2013_store(shared_data, tmp_path_factory):
 def test_fer2013_image_release_counts(fer2013_store):
     counts = fer2013_store.counts()
     assert {split: sum(row.values()) for split, row in counts.items()} == {
-        "Training": 28709, "PublicTest": 3589, "PrivateTest": 3589}
+        "Training": 28709,
+        "PublicTest": 3589,
+        "PrivateTest": 3589,
+    }
     assert counts["Training"] == TRAINING_COUNTS
 
 

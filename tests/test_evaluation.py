@@ -45,8 +45,9 @@ def test_ensemble_subsets_marks_the_best_publictest_subset_and_matches_the_ensem
         shutil.copy(EMOTION_MODELS[model], tmp_path / file)
     members = [str(tmp_path / "a.onnx"), str(tmp_path / "b.onnx")]
     script = Path(__file__).parents[1] / "scripts" / "ensemble_subsets.py"
-    out = subprocess.run([sys.executable, str(script), *members, "--store", str(tiny_store)],
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, str(script), *members, "--store", str(tiny_store)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     rows = {line[2:].split(":")[0]: line for line in out[1:]}
     assert set(rows) == {"a", "b", "a + b"}
     public_centre = {name: float(line.split(": ")[1].split(" ")[0]) for name, line in rows.items()}

@@ -23,8 +23,18 @@ def trained(tmp_path_factory, request):
     """A vgg_fer (the release architecture) after one epoch on the tiny store."""
     tmp_path = tmp_path_factory.mktemp("export")
     store = request.getfixturevalue("tiny_store_module")
-    config = Config.load(None, ["model.name=vgg_fer", f"data.store={store}", "train.epochs=1", "train.batch_size=32",
-                                f"train.out_dir={tmp_path}", "train.name=r", "train.threads=2"])
+    config = Config.load(
+        None,
+        [
+            "model.name=vgg_fer",
+            f"data.store={store}",
+            "train.epochs=1",
+            "train.batch_size=32",
+            f"train.out_dir={tmp_path}",
+            "train.name=r",
+            "train.threads=2",
+        ],
+    )
     run = train(config, progress=False, final_report=False).run_dir
     return run / "best.pt", store, tmp_path
 
@@ -92,7 +102,9 @@ def test_export_records_metrics_that_evaluate_reproduces(trained, capsys):
     recorded = read_metadata(out)["metrics"]
     assert set(recorded) == {"PublicTest", "PublicTest-tencrop", "PrivateTest", "PrivateTest-tencrop"}
     capsys.readouterr()
-    assert main(["evaluate", str(out), "--store", str(store), "--split", "test", "--json", str(tmp_path / "e.json")]) == 0
+    assert (
+        main(["evaluate", str(out), "--store", str(store), "--split", "test", "--json", str(tmp_path / "e.json")]) == 0
+    )
     assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == recorded["PrivateTest"]["accuracy"]
 
 

@@ -52,4 +52,5 @@ def test_models_command_lists_architectures_and_shipped_models(capsys):
     out = capsys.readouterr().out
     assert all(f"\n{name} " in out for name in list_models())
     for name in shipped_emotion_models():
-        assert f"  {name} " in out and "PrivateTest accuracy 0." in out
+        assert f"\n  {name} " in out
+    assert "FER2013 PrivateTest" in out and "balanced" in out

@@ -44,9 +44,11 @@ def test_weight_decay_skips_biases_and_norms():
 def test_every_scheduler_runs_and_lowers_the_lr(name):
     model = tiny_model()
     optimizer = create_optimizer(model, OptimConfig(lr=0.1))
-    schedule = create_schedule(optimizer, ScheduleConfig(name=name, patience=0, step_size=1), epochs=4, steps_per_epoch=5)
+    schedule = create_schedule(
+        optimizer, ScheduleConfig(name=name, patience=0, step_size=1), epochs=4, steps_per_epoch=5
+    )
     rates = []
-    for epoch in range(4):
+    for _epoch in range(4):
         for _ in range(5):
             optimizer.step()
             schedule.after_batch()
@@ -77,7 +79,9 @@ def test_unknown_optimizer_and_scheduler():
 def test_soft_cross_entropy_matches_torch_on_one_hot():
     logits, labels = torch.randn(16, 7), torch.randint(0, 7, (16,))
     one_hot = torch.nn.functional.one_hot(labels, 7).float()
-    assert soft_cross_entropy(logits, one_hot) == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), abs=1e-5)
+    assert soft_cross_entropy(logits, one_hot) == pytest.approx(
+        torch.nn.functional.cross_entropy(logits, labels).item(), abs=1e-5
+    )
     smoothed = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1).item()
     assert soft_cross_entropy(logits, one_hot, label_smoothing=0.1) == pytest.approx(smoothed, abs=1e-5)
     weights = torch.rand(7) + 0.5
@@ -137,20 +141,30 @@ def test_ten_crop_views():
 def test_config_three_ways(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("model:\n  name: cnn_basic\noptim:\n  lr: 0.1\ndata:\n  train_splits: [Training]\n")
-    config = Config.load(path, ["optim.lr=0.02", "train.epochs=3", "augment.flip=false", "data.train_splits=Training,PublicTest"])
-    assert (config.model.name, config.optim.lr, config.train.epochs, config.augment.flip) == ("cnn_basic", 0.02, 3, False)
+    config = Config.load(
+        path, ["optim.lr=0.02", "train.epochs=3", "augment.flip=false", "data.train_splits=Training,PublicTest"]
+    )
+    assert (config.model.name, config.optim.lr, config.train.epochs, config.augment.flip) == (
+        "cnn_basic",
+        0.02,
+        3,
+        False,
+    )
     assert config.data.train_splits == ["Training", "PublicTest"]
     config.save(tmp_path / "saved.yaml")
     assert Config.load(tmp_path / "saved.yaml") == config
     assert Config(optim=OptimConfig(lr=0.02)).optim.lr == 0.02
 
 
-@pytest.mark.parametrize("override,message", [
-    ("optim.lrr=1", "unknown key 'lrr'"),
-    ("optimizer.lr=1", "unknown section 'optimizer'"),
-    ("optim.lr=fast", "'fast' is not a valid float"),
-    ("lr=1", "expected section.key=value"),
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("optim.lrr=1", "unknown key 'lrr'"),
+        ("optimizer.lr=1", "unknown section 'optimizer'"),
+        ("optim.lr=fast", "'fast' is not a valid float"),
+        ("lr=1", "expected section.key=value"),
+    ],
+)
 def test_bad_overrides(override, message):
     with pytest.raises(ConfigError, match=message):
         Config.load(None, [override])

@@ -8,12 +8,12 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the train extra (torch)")
 
+from conftest import make_tiny_store  # noqa: E402
 from ferkit.cli import main  # noqa: E402
 from ferkit.config import Config  # noqa: E402
 from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint  # noqa: E402
 from ferkit.training.data import LABEL_MODES  # noqa: E402
 from ferkit.training.trainer import train  # noqa: E402
-from conftest import make_tiny_store  # noqa: E402
 
 FAST = ["model.name=cnn_basic", "train.batch_size=32", "train.threads=1"]
 
@@ -24,12 +24,32 @@ def metrics(run_dir):
 
 
 def test_cli_trains_one_epoch(tiny_store, tmp_path, capsys):
-    args = ["train", "--no-progress", *[a for s in FAST for a in ("--set", s)], "--set", f"data.store={tiny_store}",
-            "--set", "train.epochs=1", "--set", f"train.out_dir={tmp_path}", "--set", "train.name=one"]
+    args = [
+        "train",
+        "--no-progress",
+        *[a for s in FAST for a in ("--set", s)],
+        "--set",
+        f"data.store={tiny_store}",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        f"train.out_dir={tmp_path}",
+        "--set",
+        "train.name=one",
+    ]
     assert main(args) == 0
     run = tmp_path / "one"
-    expected = {"config.yaml", "metrics.csv", "last.pt", "best.pt", "curves.png", "summary.json",
-                "eval-PrivateTest.json", "eval-PublicTest-tencrop.json", "confusion-PrivateTest.png"}
+    expected = {
+        "config.yaml",
+        "metrics.csv",
+        "last.pt",
+        "best.pt",
+        "curves.png",
+        "summary.json",
+        "eval-PrivateTest.json",
+        "eval-PublicTest-tencrop.json",
+        "confusion-PrivateTest.png",
+    }
     assert expected <= {p.name for p in run.iterdir()}
     assert len(metrics(run)) == 1
     assert Config.load(run / "config.yaml").data.store == str(tiny_store)
@@ -55,8 +75,19 @@ def test_resume_after_the_first_of_two_epochs(tiny_store, tmp_path):
 
 
 def test_a_second_run_with_the_same_name_is_refused(tiny_store, tmp_path, capsys):
-    args = ["train", "--no-progress", "--set", f"data.store={tiny_store}", *[a for s in FAST for a in ("--set", s)],
-            "--set", "train.epochs=1", "--set", f"train.out_dir={tmp_path}", "--set", "train.name=dup"]
+    args = [
+        "train",
+        "--no-progress",
+        "--set",
+        f"data.store={tiny_store}",
+        *[a for s in FAST for a in ("--set", s)],
+        "--set",
+        "train.epochs=1",
+        "--set",
+        f"train.out_dir={tmp_path}",
+        "--set",
+        "train.name=dup",
+    ]
     assert main(args) == 0
     assert main(args) == 2
     assert "resume it with --resume" in capsys.readouterr().err
@@ -83,13 +114,24 @@ def test_init_transfers_weights_to_a_new_label_set(tiny_store, tmp_path, capsys)
     from ferkit.data import prepare
 
     base = [*FAST, "train.epochs=1", f"train.out_dir={tmp_path}"]
-    first = train(Config.load(None, [*base, f"data.store={tiny_store}", "train.name=fer"]), progress=False, final_report=False)
+    first = train(
+        Config.load(None, [*base, f"data.store={tiny_store}", "train.name=fer"]), progress=False, final_report=False
+    )
     write_ferplus_tree(tmp_path / "fp")
     prepare(tmp_path / "fp", tmp_path / "fp.npz")
     # lr 0 keeps the learnt parameters where the start put them, so they can be compared with the source.
-    plus = Config.load(None, [*base, f"data.store={tmp_path / 'fp.npz'}", "data.label_mode=crossentropy",
-                              "train.batch_size=2", "optim.lr=0", f"model.init={first.run_dir / 'best.pt'}",
-                              "train.name=plus"])
+    plus = Config.load(
+        None,
+        [
+            *base,
+            f"data.store={tmp_path / 'fp.npz'}",
+            "data.label_mode=crossentropy",
+            "train.batch_size=2",
+            "optim.lr=0",
+            f"model.init={first.run_dir / 'best.pt'}",
+            "train.name=plus",
+        ],
+    )
     train(plus, progress=False, final_report=False)
     source, moved = load_checkpoint(first.run_dir / "best.pt"), load_checkpoint(tmp_path / "plus" / "best.pt")
     parameters = dict(model_from_checkpoint(moved)[0].named_parameters())
@@ -105,8 +147,17 @@ def test_init_transfers_weights_to_a_new_label_set(tiny_store, tmp_path, capsys)
 def test_init_from_another_network_is_refused_before_a_run_starts(tiny_store, tmp_path, capsys):
     base = [*FAST, "train.epochs=1", f"train.out_dir={tmp_path}", f"data.store={tiny_store}"]
     first = train(Config.load(None, [*base, "train.name=first"]), progress=False, final_report=False)
-    args = ["train", "--no-progress", *[a for s in base for a in ("--set", s)], "--set", "model.name=mini_xception",
-            "--set", f"model.init={first.run_dir / 'best.pt'}", "--set", "train.name=other"]
+    args = [
+        "train",
+        "--no-progress",
+        *[a for s in base for a in ("--set", s)],
+        "--set",
+        "model.name=mini_xception",
+        "--set",
+        f"model.init={first.run_dir / 'best.pt'}",
+        "--set",
+        "train.name=other",
+    ]
     assert main(args) == 2
     assert "holds a cnn_basic, but model.name is mini_xception" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
@@ -119,8 +170,18 @@ def test_ferplus_label_modes(tmp_path, mode):
 
     write_ferplus_tree(tmp_path / "fp")
     prepare(tmp_path / "fp", tmp_path / "fp.npz")
-    config = Config.load(None, [*FAST, f"data.store={tmp_path / 'fp.npz'}", f"data.label_mode={mode}", "train.epochs=1",
-                                "train.batch_size=2", f"train.out_dir={tmp_path}", f"train.name={mode}"])
+    config = Config.load(
+        None,
+        [
+            *FAST,
+            f"data.store={tmp_path / 'fp.npz'}",
+            f"data.label_mode={mode}",
+            "train.epochs=1",
+            "train.batch_size=2",
+            f"train.out_dir={tmp_path}",
+            f"train.name={mode}",
+        ],
+    )
     result = train(config, progress=False, final_report=False)
     assert result.epochs_done == 1
 
@@ -142,17 +203,43 @@ def test_vote_modes_learn_from_faces_without_a_majority(tmp_path):
 
 
 def test_vote_modes_need_votes(tiny_store, tmp_path, capsys):
-    args = ["train", "--no-progress", "--set", f"data.store={tiny_store}", "--set", "data.label_mode=crossentropy",
-            "--set", f"train.out_dir={tmp_path}"]
+    args = [
+        "train",
+        "--no-progress",
+        "--set",
+        f"data.store={tiny_store}",
+        "--set",
+        "data.label_mode=crossentropy",
+        "--set",
+        f"train.out_dir={tmp_path}",
+    ]
     assert main(args) == 2
     assert "needs FER+ votes" in capsys.readouterr().err
 
 
 def test_evaluate_cli_writes_json_and_plot(tiny_store, tmp_path, capsys):
-    run = train(Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}",
-                                   "train.name=ev"]), progress=False, final_report=False).run_dir
-    code = main(["evaluate", str(run / "best.pt"), "--store", str(tiny_store), "--split", "test", "--ten-crop",
-                 "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "cm.png")])
+    run = train(
+        Config.load(
+            None, [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}", "train.name=ev"]
+        ),
+        progress=False,
+        final_report=False,
+    ).run_dir
+    code = main(
+        [
+            "evaluate",
+            str(run / "best.pt"),
+            "--store",
+            str(tiny_store),
+            "--split",
+            "test",
+            "--ten-crop",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--plot",
+            str(tmp_path / "cm.png"),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "macro-F1" in out and "images/s" in out
@@ -163,18 +250,48 @@ def test_evaluate_cli_writes_json_and_plot(tiny_store, tmp_path, capsys):
 
 def test_a_tiny_model_learns_the_tiny_task(tiny_store, tmp_path):
     """The fixture's classes differ by a bright band: a few epochs must beat chance (1/7) by far."""
-    config = Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=6", f"train.out_dir={tmp_path}",
-                                "train.name=learn", "augment.rotate=0", "augment.erase=0", "augment.zoom=0", "optim.lr=0.01"])
+    config = Config.load(
+        None,
+        [
+            *FAST,
+            f"data.store={tiny_store}",
+            "train.epochs=6",
+            f"train.out_dir={tmp_path}",
+            "train.name=learn",
+            "augment.rotate=0",
+            "augment.erase=0",
+            "augment.zoom=0",
+            "optim.lr=0.01",
+        ],
+    )
     assert train(config, progress=False, final_report=False).best_val_acc > 0.6
 
 
 def test_sweep_grid_writes_table_and_plot(tiny_store, tmp_path, capsys):
-    args = ["sweep", "--set", f"data.store={tiny_store}", *[a for s in FAST for a in ("--set", s)], "--set", "train.epochs=1",
-            "--optimizers", "sgd,adam", "--schedulers", "cosine,none", "--out", str(tmp_path / "sw"), "--no-progress"]
+    args = [
+        "sweep",
+        "--set",
+        f"data.store={tiny_store}",
+        *[a for s in FAST for a in ("--set", s)],
+        "--set",
+        "train.epochs=1",
+        "--optimizers",
+        "sgd,adam",
+        "--schedulers",
+        "cosine,none",
+        "--out",
+        str(tmp_path / "sw"),
+        "--no-progress",
+    ]
     assert main(args) == 0
     with open(tmp_path / "sw" / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
-    assert {(r["optimizer"], r["scheduler"]) for r in rows} == {("sgd", "cosine"), ("sgd", "none"), ("adam", "cosine"), ("adam", "none")}
+    assert {(r["optimizer"], r["scheduler"]) for r in rows} == {
+        ("sgd", "cosine"),
+        ("sgd", "none"),
+        ("adam", "cosine"),
+        ("adam", "none"),
+    }
     assert (tmp_path / "sw" / "sweep.png").stat().st_size > 1000
     assert "best val acc" in capsys.readouterr().out
     assert main(args) == 0  # a rerun finds every cell done and only rewrites the table
@@ -183,8 +300,18 @@ def test_sweep_grid_writes_table_and_plot(tiny_store, tmp_path, capsys):
 def test_compare_puts_models_side_by_side(tiny_store, tmp_path, capsys):
     runs = []
     for name in ("cnn_basic", "mini_xception"):
-        config = Config.load(None, [f"model.name={name}", "train.threads=1", f"data.store={tiny_store}", "train.epochs=1",
-                                    "train.batch_size=32", f"train.out_dir={tmp_path}", f"train.name={name}"])
+        config = Config.load(
+            None,
+            [
+                f"model.name={name}",
+                "train.threads=1",
+                f"data.store={tiny_store}",
+                "train.epochs=1",
+                "train.batch_size=32",
+                f"train.out_dir={tmp_path}",
+                f"train.name={name}",
+            ],
+        )
         runs.append(str(train(config, progress=False, final_report=False).run_dir / "best.pt"))
     capsys.readouterr()
     assert main(["compare", *runs, "--store", str(tiny_store), "--split", "val", "--csv", str(tmp_path / "c.csv")]) == 0
@@ -200,10 +327,31 @@ def test_torchrun_ddp_with_two_cpu_processes(tiny_store, tmp_path):
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ferkit.cli",
-               "train", "--no-progress", "--set", f"data.store={tiny_store}", "--set", "model.name=cnn_basic",
-               "--set", "train.epochs=2", "--set", "train.batch_size=32", "--set", f"train.out_dir={tmp_path}",
-               "--set", "train.name=ddp", "--set", "train.threads=1"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "ferkit.cli",
+        "train",
+        "--no-progress",
+        "--set",
+        f"data.store={tiny_store}",
+        "--set",
+        "model.name=cnn_basic",
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "train.batch_size=32",
+        "--set",
+        f"train.out_dir={tmp_path}",
+        "--set",
+        "train.name=ddp",
+        "--set",
+        "train.threads=1",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -222,9 +370,21 @@ def test_age_training_end_to_end(tmp_path, capsys):
     store = prepare(tmp_path / "utk", tmp_path / "utk.npz")
     assert store.label_set == "age" and set(store.attributes) == {"age", "gender", "race"}
     assert set(store.counts()) == {"Training", "PublicTest", "PrivateTest"}
-    config = Config.load(None, ["model.name=age_vgg", "data.label_mode=age", f"data.store={tmp_path / 'utk.npz'}",
-                                "train.epochs=2", "train.batch_size=16", f"train.out_dir={tmp_path}", "train.name=age",
-                                "train.threads=1", "optim.name=adamw", "optim.lr=0.002"])
+    config = Config.load(
+        None,
+        [
+            "model.name=age_vgg",
+            "data.label_mode=age",
+            f"data.store={tmp_path / 'utk.npz'}",
+            "train.epochs=2",
+            "train.batch_size=16",
+            f"train.out_dir={tmp_path}",
+            "train.name=age",
+            "train.threads=1",
+            "optim.name=adamw",
+            "optim.lr=0.002",
+        ],
+    )
     train(config, progress=False)
     assert "MAE" in capsys.readouterr().out
     rows = metrics(tmp_path / "age")
@@ -247,8 +407,18 @@ def test_bf16_is_used_only_where_the_cpu_has_it(tiny_store, tmp_path, monkeypatc
     monkeypatch.setattr(trainer, "native_bf16", lambda: native)
     autocasts = []
     monkeypatch.setattr(torch, "autocast", lambda *args, **kwargs: autocasts.append(kwargs) or contextlib.nullcontext())
-    config = Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}",
-                                "train.name=run", "train.precision=bf16", "data.limit=64"])
+    config = Config.load(
+        None,
+        [
+            *FAST,
+            f"data.store={tiny_store}",
+            "train.epochs=1",
+            f"train.out_dir={tmp_path}",
+            "train.name=run",
+            "train.precision=bf16",
+            "data.limit=64",
+        ],
+    )
     train(config, progress=False, final_report=False)
     assert bool(autocasts) == native
     assert ("no native bf16" in capsys.readouterr().out) != native
@@ -265,8 +435,10 @@ def test_distillation_from_a_teacher_file(tiny_store, tmp_path, capsys):
     from ferkit.training.data import Teacher, split_tensors
 
     pytest.importorskip("onnxruntime", reason="the teacher runs as ONNX")
-    assert main(["teacher", "fer2013-int8", "--store", str(tiny_store), "--out", str(tmp_path / "t.npz"),
-                 "--no-progress"]) == 0
+    assert (
+        main(["teacher", "fer2013-int8", "--store", str(tiny_store), "--out", str(tmp_path / "t.npz"), "--no-progress"])
+        == 0
+    )
     store = load_store(tiny_store)
     soft = read_teacher_targets(tmp_path / "t.npz", store)
     assert soft.shape == (len(store.labels), 7) and np.allclose(soft.sum(1), 1, atol=1e-4)
@@ -277,9 +449,21 @@ def test_distillation_from_a_teacher_file(tiny_store, tmp_path, capsys):
     sharper = split_tensors(store, ["Training"], "majority", 48, teacher=Teacher(soft, 1.0, temperature=0.5))
     assert (sharper.targets.max(1).values >= training_rows.max(1).values - 1e-6).all()  # T < 1 sharpens
 
-    args = ["train", "--no-progress", *[a for s in FAST for a in ("--set", s)], "--set", f"data.store={tiny_store}",
-            "--set", f"data.teacher={tmp_path / 't.npz'}", "--set", "train.epochs=1", "--set", f"train.out_dir={tmp_path}",
-            "--set", "train.name=student"]
+    args = [
+        "train",
+        "--no-progress",
+        *[a for s in FAST for a in ("--set", s)],
+        "--set",
+        f"data.store={tiny_store}",
+        "--set",
+        f"data.teacher={tmp_path / 't.npz'}",
+        "--set",
+        "train.epochs=1",
+        "--set",
+        f"train.out_dir={tmp_path}",
+        "--set",
+        "train.name=student",
+    ]
     assert main(args) == 0 and len(metrics(tmp_path / "student")) == 1
 
     other = make_tiny_store(tmp_path / "other", counts=(3, 2, 2), seed=9)
@@ -288,3 +472,14 @@ def test_distillation_from_a_teacher_file(tiny_store, tmp_path, capsys):
     with pytest.raises(FerkitError, match="not a teacher file"):
         (tmp_path / "junk.npz").write_bytes(b"junk")
         read_teacher_targets(tmp_path / "junk.npz", store)
+
+
+def test_resume_from_last_pt_alone_chooses_the_best_from_then_on(tiny_store, tmp_path, capsys):
+    config = Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=2", f"train.out_dir={tmp_path}",
+                                "train.name=alone"])
+    train(config, progress=False, final_report=False, stop_after=1)
+    run = tmp_path / "alone"
+    (run / "best.pt").unlink()  # as committed: one resumable file per run
+    result = train(config, resume=run, progress=False, final_report=True)
+    assert result.epochs_done == 2 and result.best_epoch == 2 and (run / "best.pt").exists()
+    assert "chosen from epoch 2 on" in capsys.readouterr().out

@@ -36,8 +36,9 @@ def fit_temperature(probabilities: np.ndarray, labels: np.ndarray, low: float = 
     a, b = np.log(low), np.log(high)
     for _ in range(80):
         c, d = b - ratio * (b - a), a + ratio * (b - a)
-        if negative_log_likelihood(scale(probabilities, np.exp(c)), labels) < \
-                negative_log_likelihood(scale(probabilities, np.exp(d)), labels):
+        if negative_log_likelihood(scale(probabilities, np.exp(c)), labels) < negative_log_likelihood(
+            scale(probabilities, np.exp(d)), labels
+        ):
             b = d
         else:
             a = c

@@ -11,17 +11,24 @@ from pathlib import Path
 from ferkit.errors import FerkitError
 from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS
 
-MODEL_HELP = (f"emotion model: a shipped name ({', '.join(EMOTION_MODELS)}; default {DEFAULT_EMOTION}), "
-              "an .onnx file or an ensemble .json")
+MODEL_HELP = (
+    f"emotion model: a shipped name ({', '.join(EMOTION_MODELS)}; default {DEFAULT_EMOTION}), "
+    "an .onnx file or an ensemble .json"
+)
 
 
 def cmd_data_prepare(args) -> int:
     from ferkit.data import prepare
 
     store = prepare(
-        args.source, args.out, votes=args.votes, merge_disgust=args.merge_disgust,
-        splits=args.splits.split(",") if args.splits else None, resize=args.resize,
-        equalize=args.equalize, force=args.force,
+        args.source,
+        args.out,
+        votes=args.votes,
+        merge_disgust=args.merge_disgust,
+        splits=args.splits.split(",") if args.splits else None,
+        resize=args.resize,
+        equalize=args.equalize,
+        force=args.force,
     )
     from ferkit.data.info import counts_table
 
@@ -39,8 +46,10 @@ def cmd_data_info(args) -> int:
     if args.json:
         print(json.dumps({"meta": store.meta(), "counts": store.counts()}, indent=2))
     else:
-        print(f"{args.store}: {store.source}, {len(store):,} images, label set {store.label_set}, "
-              f"equalized={store.equalized}, hash {store.data_hash()}")
+        print(
+            f"{args.store}: {store.source}, {len(store):,} images, label set {store.label_set}, "
+            f"equalized={store.equalized}, hash {store.data_hash()}"
+        )
         print(counts_table(store))
     if args.plot:
         print(f"wrote {plot_counts(store, args.plot)}")
@@ -58,11 +67,15 @@ def cmd_models(args) -> int:
     except ImportError:
         print("\ntrainable architectures: install the train extra (pip install 'ferkit[train]') to list them")
         return 0
-    print(f"\ntrainable architectures (ferkit train --set model.name=NAME):\n"
-          f"{'name':<18}{'params (M)':>11}{'MFLOPs':>10}{'input':>7}  description")
+    print(
+        f"\ntrainable architectures (ferkit train --set model.name=NAME):\n"
+        f"{'name':<18}{'params (M)':>11}{'MFLOPs':>10}{'input':>7}  description"
+    )
     for name in list_models():
         info = model_summary(name)
-        print(f"{name:<18}{info['params_m']:>11.2f}{info['mflops']:>10.1f}{info['input_size']:>7}  {info['description']}")
+        print(
+            f"{name:<18}{info['params_m']:>11.2f}{info['mflops']:>10.1f}{info['input_size']:>7}  {info['description']}"
+        )
     print("MFLOPs count a multiply-add as two operations, for one image at the input size.")
     return 0
 
@@ -90,9 +103,17 @@ def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
     recall = test.get("recall") or {}
     ece = ((meta.get("calibration") or {}).get("PrivateTest") or {}).get("ece_after")
     size = sum(path.stat().st_size for path in recognizer.files) / 1e6
-    return (name, meta["arch"], str(len(meta["classes"])), meta["weights"], f"{size:.1f} MB",
-            TEST_SETS.get(meta.get("label_set"), "PrivateTest"), _figure(test.get("accuracy")),
-            _figure(sum(recall.values()) / len(recall) if recall else None), _figure(ece))
+    return (
+        name,
+        meta["arch"],
+        str(len(meta["classes"])),
+        meta["weights"],
+        f"{size:.1f} MB",
+        TEST_SETS.get(meta.get("label_set"), "PrivateTest"),
+        _figure(test.get("accuracy")),
+        _figure(sum(recall.values()) / len(recall) if recall else None),
+        _figure(ece),
+    )
 
 
 def _figure(value: float | None) -> str:
@@ -104,10 +125,13 @@ def cmd_train(args) -> int:
     from ferkit.training.trainer import train
 
     config = Config.load(args.config, args.set)
-    result = train(config, resume=args.resume, finetune=args.finetune, progress=not args.no_progress,
-                   stop_after=args.stop_after)
-    print(f"run {result.run_dir}: {result.epochs_done} epochs done, "
-          f"best validation accuracy {result.best_val_acc:.4f} at epoch {result.best_epoch}")
+    result = train(
+        config, resume=args.resume, finetune=args.finetune, progress=not args.no_progress, stop_after=args.stop_after
+    )
+    print(
+        f"run {result.run_dir}: {result.epochs_done} epochs done, "
+        f"best validation accuracy {result.best_val_acc:.4f} at epoch {result.best_epoch}"
+    )
     return 0
 
 
@@ -141,7 +165,9 @@ def cmd_evaluate(args) -> int:
 
         if not hasattr(report, "confusion"):
             raise FerkitError("--plot draws a confusion matrix, which an age model does not have")
-        plot_confusion(report.confusion, report.classes, args.plot, f"{Path(args.model).name} {split}: acc {report.accuracy:.4f}")
+        plot_confusion(
+            report.confusion, report.classes, args.plot, f"{Path(args.model).name} {split}: acc {report.accuracy:.4f}"
+        )
     return 0
 
 
@@ -149,7 +175,9 @@ def cmd_compare(args) -> int:
     from ferkit.evaluation.compare import compare_models, format_table, write_csv
 
     split = SPLIT_ALIASES.get(args.split, args.split)
-    rows = compare_models({model: load_predictor(model) for model in args.models}, args.store, split, ten_crops=args.ten_crop)
+    rows = compare_models(
+        {model: load_predictor(model) for model in args.models}, args.store, split, ten_crops=args.ten_crop
+    )
     print(f"{split}{' (ten-crop)' if args.ten_crop else ''}")
     print(format_table(rows))
     if args.csv:
@@ -179,8 +207,10 @@ def cmd_export(args) -> int:
 
 def cmd_record(args) -> int:
     if Path(args.model).suffix != ".onnx":
-        raise FerkitError(f"{args.model}: ferkit record measures one .onnx file; "
-                          "an ensemble manifest is measured when `ferkit ensemble --store` writes it")
+        raise FerkitError(
+            f"{args.model}: ferkit record measures one .onnx file; "
+            "an ensemble manifest is measured when `ferkit ensemble --store` writes it"
+        )
     _record_metrics(Path(args.model), args.store)
     print(f"recorded in {args.model}")
     return 0
@@ -204,18 +234,28 @@ def cmd_calibrate(args) -> int:
     model = _raw_model(path)
     public, private = (predict_on_store(model, args.store, split) for split in ("PublicTest", "PrivateTest"))
     temperature = round(calibration.fit_temperature(*public), 4)  # as recorded, so the figures below reproduce
-    record = {"temperature": temperature, "fitted_on": "PublicTest", "bins": calibration.ECE_BINS,
-              "store_hash": load_store(args.store).data_hash()}
+    record = {
+        "temperature": temperature,
+        "fitted_on": "PublicTest",
+        "bins": calibration.ECE_BINS,
+        "store_hash": load_store(args.store).data_hash(),
+    }
     curves = {}
     for split, (probabilities, labels) in (("PublicTest", public), ("PrivateTest", private)):
         before = calibration.reliability(probabilities, labels)
         after = calibration.reliability(calibration.scale(probabilities, temperature), labels)
-        record[split] = {"ece_before": round(before.ece, 4), "ece_after": round(after.ece, 4),
-                         "nll_before": round(calibration.negative_log_likelihood(probabilities, labels), 4),
-                         "nll_after": round(calibration.negative_log_likelihood(
-                             calibration.scale(probabilities, temperature), labels), 4)}
-        print(f"{split:<12} ECE {before.ece:.4f} -> {after.ece:.4f}   NLL {record[split]['nll_before']:.4f} -> "
-              f"{record[split]['nll_after']:.4f}")
+        record[split] = {
+            "ece_before": round(before.ece, 4),
+            "ece_after": round(after.ece, 4),
+            "nll_before": round(calibration.negative_log_likelihood(probabilities, labels), 4),
+            "nll_after": round(
+                calibration.negative_log_likelihood(calibration.scale(probabilities, temperature), labels), 4
+            ),
+        }
+        print(
+            f"{split:<12} ECE {before.ece:.4f} -> {after.ece:.4f}   NLL {record[split]['nll_before']:.4f} -> "
+            f"{record[split]['nll_after']:.4f}"
+        )
         curves = {"raw": before, f"T = {temperature:.2f}": after} if split == "PrivateTest" else curves
     _write_calibration(path, record)
     print(f"temperature {temperature:.4f} (fitted on PublicTest) recorded in {path}")
@@ -256,10 +296,12 @@ def cmd_teacher(args) -> int:
 
     path = emotion_model_path(args.model)
     model = _raw_model(path) if args.raw else load_emotion_model(path)
-    out = write_teacher_targets(model, args.store, args.out, ten_crop=args.ten_crop, name=path.name,
-                                progress=not args.no_progress)
-    print(f"wrote {out}: {path.name}'s probabilities for every face of {args.store}; distil with "
-          f"--set data.teacher={out}")
+    out = write_teacher_targets(
+        model, args.store, args.out, ten_crop=args.ten_crop, name=path.name, progress=not args.no_progress
+    )
+    print(
+        f"wrote {out}: {path.name}'s probabilities for every face of {args.store}; distil with --set data.teacher={out}"
+    )
     return 0
 
 
@@ -304,7 +346,9 @@ def cmd_sweep(args) -> int:
     from ferkit.training.sweep import format_results, run_sweep
 
     config = Config.load(args.config, args.set)
-    rows = run_sweep(config, args.optimizers.split(","), args.schedulers.split(","), args.out, progress=not args.no_progress)
+    rows = run_sweep(
+        config, args.optimizers.split(","), args.schedulers.split(","), args.out, progress=not args.no_progress
+    )
     print(format_results(rows))
     print(f"wrote {Path(args.out) / 'results.csv'} and {Path(args.out) / 'sweep.png'}")
     return 0
@@ -355,24 +399,40 @@ def _analyzer_from_args(args):
 def _analyzer_options(args):
     from ferkit.runtime.analyzer import AnalyzerOptions
 
-    return AnalyzerOptions(detector=args.detector, confidence=args.confidence, min_face=args.min_face,
-                           margin=args.margin, align=args.align, threshold=args.threshold, ten_crop=args.ten_crop,
-                           age=args.age)
+    return AnalyzerOptions(
+        detector=args.detector,
+        confidence=args.confidence,
+        min_face=args.min_face,
+        margin=args.margin,
+        align=args.align,
+        threshold=args.threshold,
+        ten_crop=args.ten_crop,
+        age=args.age,
+    )
 
 
 def cmd_video(args) -> int:
     from ferkit.runtime.timeline import plot_timeline
     from ferkit.runtime.video import analyze_video
 
-    result = analyze_video(args.input, _analyzer_from_args(args), every=args.every, smooth=args.smooth,
-                           annotated=args.out, csv_path=args.csv, progress=not args.no_progress,
-                           keep_frames=bool(args.json or args.plot))
+    result = analyze_video(
+        args.input,
+        _analyzer_from_args(args),
+        every=args.every,
+        smooth=args.smooth,
+        annotated=args.out,
+        csv_path=args.csv,
+        progress=not args.no_progress,
+        keep_frames=bool(args.json or args.plot),
+    )
     tracks = result.tracks()
     print(f"{args.input}: {result.frames_read} frames read, {result.analysed_frames} analysed, {len(tracks)} track(s)")
     for track in tracks:
         shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(track.shares.items(), key=lambda kv: -kv[1]) if v > 0)
-        print(f"  track {track.track_id}: {track.first_seen:.2f}-{track.last_seen:.2f} s, {track.frames} frames, "
-              f"mostly {track.dominant_emotion or '?'} ({shares})")
+        print(
+            f"  track {track.track_id}: {track.first_seen:.2f}-{track.last_seen:.2f} s, {track.frames} frames, "
+            f"mostly {track.dominant_emotion or '?'} ({shares})"
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=1))
     if args.plot:
@@ -386,10 +446,18 @@ def cmd_video(args) -> int:
 def cmd_webcam(args) -> int:
     from ferkit.runtime.video import run_webcam
 
-    result = run_webcam(args.camera, _analyzer_from_args(args), record=args.record, every=args.every,
-                        smooth=args.smooth, max_frames=args.max_frames)
-    print(f"webcam {args.camera}: {result.frames_read} frames, {len(result.tracks())} track(s)"
-          f"{f', recorded to {args.record}' if args.record else ''}")
+    result = run_webcam(
+        args.camera,
+        _analyzer_from_args(args),
+        record=args.record,
+        every=args.every,
+        smooth=args.smooth,
+        max_frames=args.max_frames,
+    )
+    print(
+        f"webcam {args.camera}: {result.frames_read} frames, {len(result.tracks())} track(s)"
+        f"{f', recorded to {args.record}' if args.record else ''}"
+    )
     return 0
 
 
@@ -418,8 +486,11 @@ def cmd_serve(args) -> int:
         access.setLevel(logging.INFO)
         access.addHandler(logging.StreamHandler(sys.stdout))
         access.propagate = False
-    print(f"ferkit service on http://{args.host}:{args.port} (database {settings.db_url.split('@')[-1]}; "
-          f"{'API key required' if settings.api_key else 'no API key: anyone who reaches it can use it'})", flush=True)
+    print(
+        f"ferkit service on http://{args.host}:{args.port} (database {settings.db_url.split('@')[-1]}; "
+        f"{'API key required' if settings.api_key else 'no API key: anyone who reaches it can use it'})",
+        flush=True,
+    )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
     return 0
 
@@ -438,10 +509,20 @@ def cmd_batch(args) -> int:
     from ferkit.batch.work import WorkSpec
 
     spec = WorkSpec(_analyzer_options(args), args.model, args.age_model, args.every)
-    summary = run_batch(args.source, args.out, spec, engine=args.engine, address=args.address, workers=args.workers,
-                        chunk=args.chunk, progress=not args.no_progress)
-    print(f"{summary.inputs} inputs: {summary.skipped} already done, {summary.processed} analysed in "
-          f"{summary.seconds:.1f} s ({summary.inputs_per_second:.1f}/s); {args.out} holds {summary.rows} rows")
+    summary = run_batch(
+        args.source,
+        args.out,
+        spec,
+        engine=args.engine,
+        address=args.address,
+        workers=args.workers,
+        chunk=args.chunk,
+        progress=not args.no_progress,
+    )
+    print(
+        f"{summary.inputs} inputs: {summary.skipped} already done, {summary.processed} analysed in "
+        f"{summary.seconds:.1f} s ({summary.inputs_per_second:.1f}/s); {args.out} holds {summary.rows} rows"
+    )
     return 0
 
 
@@ -452,7 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ferkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    data = commands.add_parser("data", help="ingest and inspect data sets").add_subparsers(dest="data_command", required=True)
+    data = commands.add_parser("data", help="ingest and inspect data sets").add_subparsers(
+        dest="data_command", required=True
+    )
     prep = data.add_parser("prepare", help="ingest fer2013.csv, the Kaggle image release or FER+ into a store")
     prep.add_argument("source", help="fer2013.csv, an image folder or its .tar.gz/.zip, or the FER+ folders")
     prep.add_argument("--out", required=True, help="the store to write (.npz)")
@@ -500,10 +583,16 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="checkpoint -> self-describing ONNX")
     export.add_argument("checkpoint")
     export.add_argument("--out", required=True)
-    export.add_argument("--fp16-weights", action="store_true", help="store weights as fp16 (half the size; fp32 compute)")
-    export.add_argument("--int8", action="store_true", help="static int8 quantisation, calibrated on --store's Training faces")
+    export.add_argument(
+        "--fp16-weights", action="store_true", help="store weights as fp16 (half the size; fp32 compute)"
+    )
+    export.add_argument(
+        "--int8", action="store_true", help="static int8 quantisation, calibrated on --store's Training faces"
+    )
     export.add_argument("--calibration-count", type=int, default=512, help="Training faces that calibrate --int8")
-    export.add_argument("--store", help="measure the ONNX on this store's PublicTest and PrivateTest and record it inside")
+    export.add_argument(
+        "--store", help="measure the ONNX on this store's PublicTest and PrivateTest and record it inside"
+    )
     export.set_defaults(func=cmd_export)
 
     record = commands.add_parser("record", help="measure an ONNX file on a store's test splits again, recorded inside")
@@ -512,7 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.set_defaults(func=cmd_record)
 
     ensemble = commands.add_parser("ensemble", help="several ONNX models -> one averaged model (a JSON manifest)")
-    ensemble.add_argument("members", nargs="+", help="ferkit ONNX files over the same classes, in the manifest's folder")
+    ensemble.add_argument(
+        "members", nargs="+", help="ferkit ONNX files over the same classes, in the manifest's folder"
+    )
     ensemble.add_argument("--out", required=True, help="the manifest to write (.json)")
     ensemble.add_argument("--store", help="measure the ensemble on this store's test splits and record it inside")
     ensemble.set_defaults(func=cmd_ensemble)
@@ -534,8 +625,14 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--json", help="frames and per-track summaries")
     video.add_argument("--plot", help="timeline PNG: emotion probabilities over time per track")
     video.add_argument("--every", type=int, default=1, help="analyse every Nth frame")
-    video.add_argument("--smooth", type=float, default=0.0, nargs="?", const=0.6,
-                       help="temporal smoothing strength in [0, 1) (0.6 if given without a value)")
+    video.add_argument(
+        "--smooth",
+        type=float,
+        default=0.0,
+        nargs="?",
+        const=0.6,
+        help="temporal smoothing strength in [0, 1) (0.6 if given without a value)",
+    )
     video.add_argument("--no-progress", action="store_true")
     video.set_defaults(func=cmd_video)
 
@@ -548,7 +645,9 @@ def build_parser() -> argparse.ArgumentParser:
     webcam.add_argument("--max-frames", type=int, help="stop after this many frames")
     webcam.set_defaults(func=cmd_webcam)
 
-    detector_eval = commands.add_parser("evaluate-detector", help="recall, precision, false positives and speed per detector")
+    detector_eval = commands.add_parser(
+        "evaluate-detector", help="recall, precision, false positives and speed per detector"
+    )
     detector_eval.add_argument("--images", required=True, help="folder of the photos named in the boxes file")
     detector_eval.add_argument("--boxes", required=True, help="CSV: image,x1,y1,x2,y2[,ignore]")
     detector_eval.add_argument("--detectors", default="yunet,ssd,haar")
@@ -572,8 +671,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--no-progress", action="store_true")
     batch.set_defaults(func=cmd_batch)
 
-    teacher = commands.add_parser("teacher", help="a model's probabilities for every face of a store: soft targets "
-                                  "to distil a student on (--set data.teacher=FILE)")
+    teacher = commands.add_parser(
+        "teacher",
+        help="a model's probabilities for every face of a store: soft targets "
+        "to distil a student on (--set data.teacher=FILE)",
+    )
     teacher.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
     teacher.add_argument("--store", required=True)
     teacher.add_argument("--out", required=True, help="the teacher file to write (.npz)")
@@ -582,8 +684,11 @@ def build_parser() -> argparse.ArgumentParser:
     teacher.add_argument("--no-progress", action="store_true")
     teacher.set_defaults(func=cmd_teacher)
 
-    calibrate = commands.add_parser("calibrate", help="fit a temperature on PublicTest so probabilities can be read "
-                                    "as such; ECE on both test splits, recorded in the file")
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit a temperature on PublicTest so probabilities can be read "
+        "as such; ECE on both test splits, recorded in the file",
+    )
     calibrate.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
     calibrate.add_argument("--store", required=True, help="the store with PublicTest and PrivateTest")
     calibrate.add_argument("--plot", help="write a reliability diagram (PNG) of PrivateTest, before and after")
@@ -592,14 +697,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="REST API, database and web page")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///ferkit.db; postgresql+psycopg://...)")
-    serve.add_argument("--api-key-file", help="require the key in this file's first line as X-API-Key on every /api/v1 "
-                       "route (or FERKIT_API_KEY_FILE, or FERKIT_API_KEY)")
+    serve.add_argument(
+        "--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///ferkit.db; postgresql+psycopg://...)"
+    )
+    serve.add_argument(
+        "--api-key-file",
+        help="require the key in this file's first line as X-API-Key on every /api/v1 "
+        "route (or FERKIT_API_KEY_FILE, or FERKIT_API_KEY)",
+    )
     serve.add_argument("--api-key", help="the key itself (visible in `ps`: prefer --api-key-file or the environment)")
     serve.add_argument("--public-read", action="store_true", help="with a key, let anyone list and view analyses")
     serve.add_argument("--access-log", action="store_true", help="one JSON line per request on stdout")
-    serve.add_argument("--max-waiting", type=int, help="requests that may wait for a busy analyzer (default 64); "
-                       "more get 503 with Retry-After")
+    serve.add_argument(
+        "--max-waiting",
+        type=int,
+        help="requests that may wait for a busy analyzer (default 64); more get 503 with Retry-After",
+    )
     serve.add_argument("--preload", help="detectors to load at start besides yunet, comma-separated (e.g. ssd,mtcnn)")
     serve.add_argument("--cors", help="comma-separated allowed origins")
     serve.add_argument("--workers", type=int, help="analyzers loaded for concurrent requests (default 2)")
@@ -618,13 +731,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_analyzer_options(parser) -> None:
-    parser.add_argument("--detector", default="yunet", help="yunet (default), ssd, mtcnn, haar, or none: each image "
-                        "is one face crop, classified whole")
+    parser.add_argument(
+        "--detector",
+        default="yunet",
+        help="yunet (default), ssd, mtcnn, haar, or none: each image is one face crop, classified whole",
+    )
     parser.add_argument("--model", help=MODEL_HELP)
     parser.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
     parser.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")
     parser.add_argument("--margin", type=float, default=0.0, help="crop margin per side, share of the box")
-    parser.add_argument("--no-align", dest="align", action="store_false", help="do not level the eyes before classifying")
+    parser.add_argument(
+        "--no-align", dest="align", action="store_false", help="do not level the eyes before classifying"
+    )
     parser.add_argument("--threshold", type=float, default=0.0, help="no emotion label below this probability")
     parser.add_argument("--ten-crop", action="store_true", help="average ten crops per face (slower)")
     parser.add_argument("--no-age", dest="age", action="store_false", help="skip the age estimate")

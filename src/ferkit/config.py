@@ -1,7 +1,7 @@
 """One config dataclass, three ways in: a YAML file, `--set key=value` overrides, or a Python call.
 
-    cfg = Config.load("recipe.yaml", ["optim.lr=0.01", "train.epochs=5"])
-    cfg = Config(model=ModelConfig(name="mini_xception"))
+cfg = Config.load("recipe.yaml", ["optim.lr=0.01", "train.epochs=5"])
+cfg = Config(model=ModelConfig(name="mini_xception"))
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     @classmethod
-    def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> "Config":
+    def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
         values = {}
         if path:
             try:
@@ -120,7 +120,9 @@ class Config:
             raise ConfigError(f"--set {assignment!r}: expected section.key=value, e.g. optim.lr=0.01")
         section = getattr(self, parts[0], None)
         if section is None or not dataclasses.is_dataclass(section):
-            raise ConfigError(f"--set {assignment!r}: unknown section {parts[0]!r}; known: {', '.join(_field_names(self))}")
+            raise ConfigError(
+                f"--set {assignment!r}: unknown section {parts[0]!r}; known: {', '.join(_field_names(self))}"
+            )
         value = yaml.safe_load(text) if text.strip() else ""
         setattr(section, parts[1], _coerce(type(section), parts[1], value, f"--set {key}"))
 
@@ -155,7 +157,9 @@ def _coerce(cls, key: str, value, where: str):
     if key not in hints:
         raise ConfigError(f"{where}: unknown key {key!r}; known: {', '.join(hints)}")
     expected = hints[key]
-    options = typing.get_args(expected) if typing.get_origin(expected) in (typing.Union, types.UnionType) else (expected,)
+    options = (
+        typing.get_args(expected) if typing.get_origin(expected) in (typing.Union, types.UnionType) else (expected,)
+    )
     if value is None and type(None) in options:
         return None
     for option in options:

@@ -8,8 +8,14 @@ from functools import cache
 from pathlib import Path
 
 # The units that decide which kernels are fast here, as /proc/cpuinfo names them.
-FEATURES = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_vnni": "VNNI", "avx_vnni": "AVX-VNNI",
-            "avx512_bf16": "BF16", "amx_tile": "AMX"}
+FEATURES = {
+    "avx2": "AVX2",
+    "avx512f": "AVX-512",
+    "avx512_vnni": "VNNI",
+    "avx_vnni": "AVX-VNNI",
+    "avx512_bf16": "BF16",
+    "amx_tile": "AMX",
+}
 
 
 @cache
@@ -40,4 +46,6 @@ def cpu_line(threads: int | None = None) -> str:
     have = [name for flag, name in FEATURES.items() if flag in flags]
     missing = [name for flag, name in FEATURES.items() if flag not in flags and name in ("AVX-512", "VNNI", "AMX")]
     cores = f"{os.cpu_count()} cores" + (f", {threads} threads used" if threads else "")
-    return f"CPU {cpu_model()} ({cores}) {' '.join(have) or 'no AVX2'}{', no ' + ', no '.join(missing) if missing else ''}"
+    return (
+        f"CPU {cpu_model()} ({cores}) {' '.join(have) or 'no AVX2'}{', no ' + ', no '.join(missing) if missing else ''}"
+    )

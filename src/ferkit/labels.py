@@ -10,7 +10,16 @@ FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neut
 FER2013_6_CLASSES = ("angry", "fear", "happy", "sad", "surprise", "neutral")
 # FER+ vote columns, in the order of label.csv and fer2013new.csv.
 FERPLUS_VOTE_COLUMNS = (
-    "neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF",
+    "neutral",
+    "happiness",
+    "surprise",
+    "sadness",
+    "anger",
+    "disgust",
+    "fear",
+    "contempt",
+    "unknown",
+    "NF",
 )
 FERPLUS_CLASSES = FERPLUS_VOTE_COLUMNS[:8]
 FERPLUS_7_CLASSES = ("neutral", "happiness", "surprise", "sadness", "anger", "fear", "contempt")

@@ -30,7 +30,7 @@ class Progress:
     def close(self) -> None:
         self._draw(end="\n")
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -9,7 +9,6 @@ import pytest
 pq = pytest.importorskip("pyarrow.parquet", reason="batch needs pyarrow (batch extra)")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import shared_data_dir  # noqa: E402
-
 from ferkit.batch.inputs import list_inputs  # noqa: E402
 from ferkit.batch.run import run_batch  # noqa: E402
 from ferkit.batch.work import WorkSpec  # noqa: E402
@@ -111,19 +110,23 @@ def test_ray_engine_gives_the_same_rows(local_result, inputs, tmp_path):
     _, local_out = local_result
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
     try:
-        summary = run_batch(str(inputs), tmp_path / "ray.parquet", WorkSpec(every=50), engine="ray", workers=2,
-                            progress=False)
+        summary = run_batch(
+            str(inputs), tmp_path / "ray.parquet", WorkSpec(every=50), engine="ray", workers=2, progress=False
+        )
     finally:
         ray.shutdown()
     assert summary.processed == 7
     assert rows(tmp_path / "ray.parquet") == rows(local_out)
 
 
-@pytest.mark.parametrize("flags,message", [
-    (["--age-model", "/nonexistent.onnx"], "no such model file"),
-    (["--detector", "nope"], "unknown detector 'nope'"),
-    (["--threshold", "1.5"], "threshold must be between 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        (["--age-model", "/nonexistent.onnx"], "no such model file"),
+        (["--detector", "nope"], "unknown detector 'nope'"),
+        (["--threshold", "1.5"], "threshold must be between 0 and 1"),
+    ],
+)
 def test_cli_batch_refuses_bad_options_before_starting(inputs, tmp_path, capsys, flags, message):
     out = tmp_path / "o.parquet"
     assert main(["batch", str(inputs / "obama.jpg"), "--out", str(out), "--no-progress", *flags]) == 2

@@ -35,9 +35,9 @@ def test_result_shape_and_json(analyzer, samples):
 
 
 def test_threshold_hides_the_label_but_keeps_the_face(samples):
-    result = Analyzer(threshold=1.01).analyze_path(samples / "photos" / "kit_with_rose.jpg")
+    result = Analyzer(threshold=1.0).analyze_path(samples / "photos" / "kit_with_rose.jpg")
     assert len(result.faces) == 2 and all(f.emotion is None for f in result.faces)
-    assert result.to_dict()["threshold"] == 1.01
+    assert result.to_dict()["threshold"] == 1.0
 
 
 def test_a_photo_without_faces_is_an_empty_list(analyzer):
@@ -62,8 +62,12 @@ def test_formats_users_have(analyzer, portrait):
     rgba = cv2.cvtColor(portrait, cv2.COLOR_BGR2BGRA)
     deep = portrait.astype(np.uint16) * 257
     variants = {
-        "jpeg": encode(portrait, ".jpg"), "png": encode(portrait, ".png"), "webp": encode(portrait, ".webp"),
-        "bmp": encode(portrait, ".bmp"), "gray": encode(gray, ".png"), "rgba": encode(rgba, ".png"),
+        "jpeg": encode(portrait, ".jpg"),
+        "png": encode(portrait, ".png"),
+        "webp": encode(portrait, ".webp"),
+        "bmp": encode(portrait, ".bmp"),
+        "gray": encode(gray, ".png"),
+        "rgba": encode(rgba, ".png"),
         "16-bit": encode(deep, ".png"),
     }
     for name, data in variants.items():
@@ -122,8 +126,17 @@ def test_labels_stay_inside_the_image_and_do_not_cover_each_other():
 def test_cli_outputs_and_partial_failure(samples, tmp_path, capsys):
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     photos = [str(samples / "photos" / n) for n in ("obama.jpg", "kit_with_rose.jpg")]
-    code = main(["analyze", *photos, str(tmp_path / "broken.jpg"), "--out", str(tmp_path / "out"),
-                 "--csv", str(tmp_path / "faces.csv")])
+    code = main(
+        [
+            "analyze",
+            *photos,
+            str(tmp_path / "broken.jpg"),
+            "--out",
+            str(tmp_path / "out"),
+            "--csv",
+            str(tmp_path / "faces.csv"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert "broken.jpg: unreadable or corrupt image" in captured.err and "Traceback" not in captured.err
@@ -182,10 +195,15 @@ def test_detector_none_classifies_the_whole_image(analyzer, portrait, tmp_path):
     assert len(create_detector("none").detect(np.zeros((5, 7, 3), np.uint8))) == 1  # even a blank image: by design
 
 
-@pytest.mark.parametrize("options,message", [
-    ({"detector": "nope"}, "unknown detector 'nope'"), ({"confidence": 1.5}, "confidence must be between"),
-    ({"margin": -0.1}, "margin must be between"), ({"min_face": -1}, "min_face must be 0 or more"),
-])
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"detector": "nope"}, "unknown detector 'nope'"),
+        ({"confidence": 1.5}, "confidence must be between"),
+        ({"margin": -0.1}, "margin must be between"),
+        ({"min_face": -1}, "min_face must be 0 or more"),
+    ],
+)
 def test_options_are_checked_once_on_construction(options, message):
     from ferkit.errors import FerkitError
     from ferkit.runtime.analyzer import AnalyzerOptions

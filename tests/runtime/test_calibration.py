@@ -48,7 +48,7 @@ def test_a_files_temperature_is_applied_after_the_crops_are_averaged():
     calibrated, raw = EmotionRecognizer(path), EmotionRecognizer(path, calibrated=False)
     photo = cv2.imread(str(STATIC / "examples" / "portrait.jpg"))
     height, width = photo.shape[:2]
-    crops = [photo[height // 4:3 * height // 4, width // 4:3 * width // 4], photo]
+    crops = [photo[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4], photo]
     for ten_crop in (False, True):
         expected = calibration.scale(raw.predict_faces(crops, ten_crop), calibrated.temperature)
         assert np.allclose(calibrated.predict_faces(crops, ten_crop), expected, atol=1e-6)

@@ -7,9 +7,19 @@ from ferkit.runtime.detector_eval import evaluate_detector, iou, match, read_box
 from ferkit.runtime.detectors import DETECTORS, create_detector
 
 # Every clearly visible face in the shared sample photos, counted by eye.
-VISIBLE_FACES = {"alex-lacamoire.png": 1, "biden.jpg": 1, "kit_with_rose.jpg": 2, "lin-manuel-miranda.png": 1,
-                 "obama.jpg": 1, "obama2.jpg": 1, "obama3.jpg": 1, "obama_and_biden.jpg": 3,
-                 "obama_partial_face.jpg": 1, "obama_small.jpg": 1, "two_people.jpg": 2}
+VISIBLE_FACES = {
+    "alex-lacamoire.png": 1,
+    "biden.jpg": 1,
+    "kit_with_rose.jpg": 2,
+    "lin-manuel-miranda.png": 1,
+    "obama.jpg": 1,
+    "obama2.jpg": 1,
+    "obama3.jpg": 1,
+    "obama_and_biden.jpg": 3,
+    "obama_partial_face.jpg": 1,
+    "obama_small.jpg": 1,
+    "two_people.jpg": 2,
+}
 
 
 @pytest.mark.parametrize("name", DETECTORS)

@@ -36,15 +36,29 @@ def test_the_ensemble_averages_its_members(members):
     assert ensemble.classes == EmotionRecognizer(members / "a.onnx").classes
     assert ensemble.files == [manifest, members / "a.onnx", members / "b.onnx"]
     # Members run one after another: none may keep spinning on the cores the next one needs.
-    spinning = [m.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
-                for m in ensemble.members]
+    spinning = [
+        m.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+        for m in ensemble.members
+    ]
     assert spinning == ["0", "0"]
 
 
 def test_cli_records_metrics_that_evaluate_reproduces(members, tiny_store, tmp_path, capsys):
     out = members / "ens.json"
-    assert main(["ensemble", str(members / "a.onnx"), str(members / "b.onnx"), "--out", str(out),
-                 "--store", str(tiny_store)]) == 0
+    assert (
+        main(
+            [
+                "ensemble",
+                str(members / "a.onnx"),
+                str(members / "b.onnx"),
+                "--out",
+                str(out),
+                "--store",
+                str(tiny_store),
+            ]
+        )
+        == 0
+    )
     recorded = json.loads(out.read_text())["metrics"]
     assert {"PublicTest", "PrivateTest", "PublicTest-tencrop", "PrivateTest-tencrop"} == set(recorded)
     assert main(["evaluate", str(out), "--store", str(tiny_store), "--json", str(tmp_path / "m.json")]) == 0
@@ -72,16 +86,36 @@ def test_members_must_agree_and_sit_beside_the_manifest(members, tmp_path, capsy
     with pytest.raises(FerkitError, match="is a .json file"):
         write_manifest([members / "a.onnx"], members / "ens.onnx")
     # Refused before measuring: a store that does not exist is never opened.
-    assert main(["ensemble", str(members / "a.onnx"), "--out", str(elsewhere / "ens.json"),
-                 "--store", str(tmp_path / "no-such-store.npz")]) == 2
+    assert (
+        main(
+            [
+                "ensemble",
+                str(members / "a.onnx"),
+                "--out",
+                str(elsewhere / "ens.json"),
+                "--store",
+                str(tmp_path / "no-such-store.npz"),
+            ]
+        )
+        == 2
+    )
     assert "must sit in the manifest's folder" in capsys.readouterr().err
-    assert main(["ensemble", str(members / "a.onnx"), str(members / "plus.onnx"), "--out", str(members / "x.json")]) == 2
+    assert (
+        main(["ensemble", str(members / "a.onnx"), str(members / "plus.onnx"), "--out", str(members / "x.json")]) == 2
+    )
     assert "different classes" in capsys.readouterr().err
     assert not (members / "x.json").exists()
 
 
-@pytest.mark.parametrize("content", ["not json", "[]", '{"kind": "ferkit-ensemble", "members": [{"file": 1}]}',
-                                     '{"kind": "something else", "members": []}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        "[]",
+        '{"kind": "ferkit-ensemble", "members": [{"file": 1}]}',
+        '{"kind": "something else", "members": []}',
+    ],
+)
 def test_a_bad_manifest_is_a_clear_error(tmp_path, capsys, content):
     path = tmp_path / "bad.json"
     path.write_text(content)

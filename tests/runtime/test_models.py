@@ -8,8 +8,13 @@ from ferkit.labels import FER2013_CLASSES, FERPLUS_CLASSES
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path, load_emotion_model
 
-EXPECTED_CLASSES = {"fer2013": FER2013_CLASSES, "fer2013-int8": FER2013_CLASSES, "ferplus": FERPLUS_CLASSES,
-                    "fer2013-ensemble": FER2013_CLASSES, "ferplus-ensemble": FERPLUS_CLASSES}
+EXPECTED_CLASSES = {
+    "fer2013": FER2013_CLASSES,
+    "fer2013-int8": FER2013_CLASSES,
+    "ferplus": FERPLUS_CLASSES,
+    "fer2013-ensemble": FER2013_CLASSES,
+    "ferplus-ensemble": FERPLUS_CLASSES,
+}
 
 
 @pytest.mark.parametrize("name", EMOTION_MODELS)

@@ -9,8 +9,11 @@ from ferkit.runtime.models import AGE_MODEL, EMOTION_MODELS, load_emotion_model
 from ferkit.runtime.recognizer import EmotionRecognizer
 
 # The stores the shipped models were measured on, as `ferkit data prepare` makes them from the shared archives.
-STORES = {"fer2013": ("fer2013-images.tar.gz", {}), "ferplus": ("ferplus.tar.gz", {"equalize": True}),
-          "utkface": ("utkface-96px.tar.gz", {})}
+STORES = {
+    "fer2013": ("fer2013-images.tar.gz", {}),
+    "ferplus": ("ferplus.tar.gz", {"equalize": True}),
+    "utkface": ("utkface-96px.tar.gz", {}),
+}
 # name -> (file, store, the metric recorded in the file)
 SHIPPED = {
     "fer2013": (EMOTION_MODELS["fer2013"], "fer2013", "accuracy"),
@@ -29,7 +32,6 @@ assert set(EMOTION_MODELS) < set(SHIPPED), "a registered model without a reprodu
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory):
     from conftest import shared_data_dir
-
     from ferkit.data import prepare
 
     data = shared_data_dir()
@@ -94,4 +96,6 @@ def test_the_recorded_calibration_reproduces(kind, stores):
     record = model.meta["calibration"]
     assert record["fitted_on"] == "PublicTest" and record["store_hash"] == load_store(stores[kind]).data_hash()
     probabilities, labels = predict_on_store(model, stores[kind], "PrivateTest")
-    assert calibration.reliability(probabilities, labels).ece == pytest.approx(record["PrivateTest"]["ece_after"], abs=1e-4)
+    assert calibration.reliability(probabilities, labels).ece == pytest.approx(
+        record["PrivateTest"]["ece_after"], abs=1e-4
+    )

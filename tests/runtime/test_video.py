@@ -24,8 +24,9 @@ def clip(samples):
 @pytest.fixture(scope="module")
 def clip_run(clip, tmp_path_factory, analyzer):
     folder = tmp_path_factory.mktemp("video")
-    result = analyze_video(str(clip), analyzer, annotated=str(folder / "out.mp4"), csv_path=str(folder / "faces.csv"),
-                           progress=False)
+    result = analyze_video(
+        str(clip), analyzer, annotated=str(folder / "out.mp4"), csv_path=str(folder / "faces.csv"), progress=False
+    )
     return result, folder
 
 
@@ -84,7 +85,9 @@ def test_truncated_video_keeps_what_was_read(clip, analyzer, tmp_path, capsys):
         writer.write(capture.read()[1])
     writer.release()
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    code = main(["video", str(path), "--csv", str(tmp_path / "rows.csv"), "--json", str(tmp_path / "r.json"), "--no-progress"])
+    code = main(
+        ["video", str(path), "--csv", str(tmp_path / "rows.csv"), "--json", str(tmp_path / "r.json"), "--no-progress"]
+    )
     assert code == 1
     assert "truncated or corrupt" in capsys.readouterr().err
     saved = json.loads((tmp_path / "r.json").read_text())
@@ -155,18 +158,36 @@ def test_webcam_path_with_a_video_standing_in(clip, analyzer, tmp_path):
     assert int(cv2.VideoCapture(str(tmp_path / "rec.mp4")).get(cv2.CAP_PROP_FRAME_COUNT)) == 12
 
 
-@pytest.mark.skipif(not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool (CI installs them)")
+@pytest.mark.skipif(
+    not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool (CI installs them)"
+)
 def test_webcam_real_window_quits_on_q(clip, tmp_path):
     display = ":87"
     server = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24"], stderr=subprocess.DEVNULL)
     try:
         time.sleep(1.0)
         env = {**os.environ, "DISPLAY": display}
-        app = subprocess.Popen([sys.executable, "-m", "ferkit.cli", "webcam", "--camera", str(clip), "--record",
-                                str(tmp_path / "live.mp4")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        app = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ferkit.cli",
+                "webcam",
+                "--camera",
+                str(clip),
+                "--record",
+                str(tmp_path / "live.mp4"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         window = None
         for _ in range(60):
-            found = subprocess.run(["xdotool", "search", "--name", "ferkit webcam"], env=env, capture_output=True, text=True)
+            found = subprocess.run(
+                ["xdotool", "search", "--name", "ferkit webcam"], env=env, capture_output=True, text=True
+            )
             if found.stdout.strip():
                 window = found.stdout.split()[0]
                 break

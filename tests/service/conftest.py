@@ -112,8 +112,9 @@ def live_server(db_url):
 def live_server_with_key(tmp_path):
     from ferkit.service.settings import Settings
 
-    yield from serve_in_thread(Settings(db_url=f"sqlite:///{tmp_path / 'keyed.db'}", api_key="k3y-for-tests",
-                                        cors_origins=[]))
+    yield from serve_in_thread(
+        Settings(db_url=f"sqlite:///{tmp_path / 'keyed.db'}", api_key="k3y-for-tests", cors_origins=[])
+    )
 
 
 @pytest.fixture(scope="session")

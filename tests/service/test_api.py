@@ -4,7 +4,8 @@ import threading
 import cv2
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ferkit.service import routes
 from ferkit.service.db import Analysis, FaceRow
@@ -13,15 +14,20 @@ CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
 
 def upload(client, data, name="photo.jpg", **form):
-    return client.post("/api/v1/analyses", files={"file": (name, io.BytesIO(data), "image/jpeg")},
-                       data={k: str(v) for k, v in form.items()})
+    return client.post(
+        "/api/v1/analyses",
+        files={"file": (name, io.BytesIO(data), "image/jpeg")},
+        data={k: str(v) for k, v in form.items()},
+    )
 
 
 def stored(client) -> tuple[int, int]:
     engine = client.app.state.engine
     with engine.connect() as connection:
-        return (connection.scalar(select(func.count()).select_from(Analysis)),
-                connection.scalar(select(func.count()).select_from(FaceRow)))
+        return (
+            connection.scalar(select(func.count()).select_from(Analysis)),
+            connection.scalar(select(func.count()).select_from(FaceRow)),
+        )
 
 
 def test_upload_stores_every_probability(client, photo_bytes):
@@ -72,11 +78,14 @@ def png(width, height) -> bytes:
     return cv2.imencode(".png", np.zeros((height, width), np.uint8))[1].tobytes()
 
 
-@pytest.mark.parametrize("data,status,message", [
-    (b"hello, not an image", 415, "not an image"),
-    (b"\xff\xd8\xff\xe0" + b"\x00" * 200, 422, "corrupt image"),
-    (b"", 422, "empty file"),
-])
+@pytest.mark.parametrize(
+    "data,status,message",
+    [
+        (b"hello, not an image", 415, "not an image"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 200, 422, "corrupt image"),
+        (b"", 422, "empty file"),
+    ],
+)
 def test_bad_uploads_store_nothing(client, data, status, message):
     response = upload(client, data)
     assert response.status_code == status and message in response.json()["detail"]
@@ -94,9 +103,14 @@ def test_size_and_pixel_limits(make_client):
     assert stored(client) == (0, 0)
 
 
-@pytest.mark.parametrize("params,where", [
-    ({"threshold": 2}, "threshold"), ({"threshold": "high"}, "threshold"), ({"detector": "dlib"}, "detector"),
-])
+@pytest.mark.parametrize(
+    "params,where",
+    [
+        ({"threshold": 2}, "threshold"),
+        ({"threshold": "high"}, "threshold"),
+        ({"detector": "dlib"}, "detector"),
+    ],
+)
 def test_bad_parameters(client, photo_bytes, params, where):
     response = upload(client, photo_bytes, **params)
     assert response.status_code == 422 and response.json()["detail"].startswith(where)
@@ -123,7 +137,7 @@ def test_a_failed_write_stores_nothing(client, photo_bytes, monkeypatch):
         return row
 
     monkeypatch.setattr(routes, "_face_row", broken)
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         upload(client, photo_bytes)
     assert stored(client) == (0, 0)
 
@@ -138,12 +152,11 @@ def test_an_unexpected_error_is_a_json_500(make_client, photo_bytes, monkeypatch
     assert stored(client) == (0, 0)
 
 
-
-
 def test_cors_is_configurable(make_client):
     client = make_client(cors_origins=["https://app.example"])
-    preflight = client.options("/api/v1/analyses", headers={"Origin": "https://app.example",
-                                                             "Access-Control-Request-Method": "POST"})
+    preflight = client.options(
+        "/api/v1/analyses", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.headers["access-control-allow-origin"] == "https://app.example"
     other = client.get("/healthz", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in other.headers

@@ -24,9 +24,19 @@ def browser():
             pytest.fail("CI must have Debian's chromium for the browser test")
         pytest.skip("no chromium here (apt-get install chromium); CI runs this test")
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -65,7 +75,8 @@ def test_upload_shows_boxes_bars_and_history(live_server, browser, photo_path, s
     assert page.locator("#faces .bar").count() == 14  # every class for both faces
     # Measured as drawn: the top bar beats a uniform guess (1/7) of its track
     shares = page.locator("#faces .bar.top .fill").evaluate_all(
-        "els => els.map(e => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width)")
+        "els => els.map(e => e.getBoundingClientRect().width / e.parentElement.getBoundingClientRect().width)"
+    )
     assert len(shares) == 2 and all(share > 1 / 7 for share in shares)
     page.wait_for_selector("#history li")
     assert "two_people.jpg" in page.locator("#history").inner_text()
@@ -88,7 +99,7 @@ def test_example_dropdown_and_error_message(live_server, browser, tmp_path):
 def test_names_with_markup_are_shown_as_text(live_server, browser, photo_path):
     import httpx
 
-    hostile = '<img src=x onerror=alert(document.domain)><script>alert(1)</script>.jpg'
+    hostile = "<img src=x onerror=alert(document.domain)><script>alert(1)</script>.jpg"
     stored = httpx.post(f"{live_server}/api/v1/analyses", files={"file": (hostile, photo_path.read_bytes())})
     assert stored.status_code == 201
     page = browser.new_page()
@@ -119,9 +130,18 @@ def test_a_locked_server_asks_for_its_key(live_server_with_key, browser, photo_p
 
 def test_an_error_page_from_a_proxy_is_reported(live_server, browser, photo_path):
     page = browser.new_page()
-    page.route("**/api/v1/analyses", lambda route: route.fulfill(
-        status=413, content_type="text/html", body="<html><body><h1>413 Request Entity Too Large</h1></body></html>")
-        if route.request.method == "POST" else route.continue_())
+    page.route(
+        "**/api/v1/analyses",
+        lambda route: (
+            route.fulfill(
+                status=413,
+                content_type="text/html",
+                body="<html><body><h1>413 Request Entity Too Large</h1></body></html>",
+            )
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
     page.goto(live_server)
     page.set_input_files("#file", str(photo_path))
     page.wait_for_selector("#status.error")

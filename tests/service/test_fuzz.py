@@ -17,9 +17,26 @@ NOT_AN_IMAGE = ("not an image", "empty file", "corrupt image")
 
 def schemathesis_failures(url: str, report_dir: Path) -> list[str]:
     command = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
-    subprocess.run([command, "run", f"{url}/openapi.json", "--checks", "all", "--max-examples", "30", "--seed", "1",
-                    "--report", "junit", "--report-dir", str(report_dir)], capture_output=True, timeout=600,
-                   cwd=report_dir)  # its cache folder goes there, not into the repository
+    subprocess.run(
+        [
+            command,
+            "run",
+            f"{url}/openapi.json",
+            "--checks",
+            "all",
+            "--max-examples",
+            "30",
+            "--seed",
+            "1",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(report_dir),
+        ],
+        capture_output=True,
+        timeout=600,
+        cwd=report_dir,
+    )  # its cache folder goes there, not into the repository
     reports = list(report_dir.glob("*.xml"))
     assert reports, "schemathesis wrote no report"
     root = ElementTree.parse(reports[0]).getroot()
@@ -29,8 +46,11 @@ def schemathesis_failures(url: str, report_dir: Path) -> list[str]:
 
 def is_refused_as_not_an_image(failure: str) -> bool:
     cases = re.split(r"\n\d+\. Test Case ID", failure)
-    return all(re.findall(r"- (ST\d+)", case) == ["ST202"] and any(text in case for text in NOT_AN_IMAGE)
-               for case in cases if case.strip())
+    return all(
+        re.findall(r"- (ST\d+)", case) == ["ST202"] and any(text in case for text in NOT_AN_IMAGE)
+        for case in cases
+        if case.strip()
+    )
 
 
 def test_every_check_passes_but_random_bytes(live_server, tmp_path):

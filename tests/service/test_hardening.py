@@ -23,8 +23,12 @@ KEY = "k3y-for-tests"
 
 
 def upload(client, data, name="photo.jpg", headers=None, **form):
-    return client.post("/api/v1/analyses", files={"file": (name, io.BytesIO(data), "image/jpeg")},
-                       data={k: str(v) for k, v in form.items()}, headers=headers or {})
+    return client.post(
+        "/api/v1/analyses",
+        files={"file": (name, io.BytesIO(data), "image/jpeg")},
+        data={k: str(v) for k, v in form.items()},
+        headers=headers or {},
+    )
 
 
 def count_analyses(client) -> int:
@@ -99,9 +103,18 @@ def test_ids_are_random_and_never_reused(client, photo_bytes):
 def test_a_database_made_before_public_ids_is_migrated(db_url, make_client, photo_bytes):
     engine = create_engine(db_url)
     migrate(engine, "0001")  # the schema as the service made it before issue 26
-    old = {"created_at": datetime(2026, 11, 30, 12, 0), "file_name": "old.jpg", "sha256": "0" * 64,
-           "content_type": "image/jpeg", "width": 10, "height": 10, "detector": "yunet", "model_version": "v",
-           "threshold": 0.0, "image": photo_bytes}
+    old = {
+        "created_at": datetime(2026, 11, 30, 12, 0),
+        "file_name": "old.jpg",
+        "sha256": "0" * 64,
+        "content_type": "image/jpeg",
+        "width": 10,
+        "height": 10,
+        "detector": "yunet",
+        "model_version": "v",
+        "threshold": 0.0,
+        "image": photo_bytes,
+    }
     table = sa.table("analyses", *(sa.column(name) for name in ("id", *old)))
     with engine.begin() as connection:
         connection.execute(table.insert().values(id=1, **old))
@@ -140,15 +153,20 @@ def _complete(answer: bytes) -> bool:
 
 
 def test_a_declared_huge_body_is_refused_before_it_is_sent(live_server):
-    head = ("POST /api/v1/analyses HTTP/1.1\nHost: x\nContent-Type: multipart/form-data; boundary=b\n"
-            "Content-Length: 1073741824\n")
+    head = (
+        "POST /api/v1/analyses HTTP/1.1\nHost: x\nContent-Type: multipart/form-data; boundary=b\n"
+        "Content-Length: 1073741824\n"
+    )
     answer = raw_request(live_server, head, b"--b\r\n")  # 5 bytes of the gigabyte it announced
     assert answer.startswith(b"HTTP/1.1 413")
     assert b"larger than the 10 MiB upload limit" in answer
 
 
 def test_a_request_without_the_key_is_refused_before_its_body(live_server_with_key):
-    head = "POST /api/v1/analyses HTTP/1.1\nHost: x\nContent-Type: multipart/form-data; boundary=b\nContent-Length: 5000000\n"
+    head = (
+        "POST /api/v1/analyses HTTP/1.1\nHost: x\nContent-Type: multipart/form-data; boundary=b\n"
+        "Content-Length: 5000000\n"
+    )
     assert raw_request(live_server_with_key, head, b"--b\r\n").startswith(b"HTTP/1.1 401")
 
 
@@ -300,26 +318,38 @@ def test_a_database_outage_is_a_json_503(client):
     assert "database" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("given,kept", [
-    ("a\x00b\x1fc.jpg", "abc.jpg"), ("dir\\evil\u202egpj.exe", "evilgpj.exe"), ("\x00\x01", "upload"),
-    ("é" * 300 + ".jpg", "é" * 255),
-])
+@pytest.mark.parametrize(
+    "given,kept",
+    [
+        ("a\x00b\x1fc.jpg", "abc.jpg"),
+        ("dir\\evil\u202egpj.exe", "evilgpj.exe"),
+        ("\x00\x01", "upload"),
+        ("é" * 300 + ".jpg", "é" * 255),
+    ],
+)
 def test_file_names_lose_control_characters(given, kept):
     assert clean_file_name(given) == kept
 
 
 def test_a_name_with_nul_is_stored_on_every_database(client, photo_bytes):
     # Built by hand: HTTP clients percent-encode such names, hostile ones send the bytes.
-    body = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="bad\x00name\x07.jpg"\r\n'
-            b"Content-Type: image/jpeg\r\n\r\n" + photo_bytes + b"\r\n--b--\r\n")
-    response = client.post("/api/v1/analyses", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="bad\x00name\x07.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + photo_bytes + b"\r\n--b--\r\n"
+    )
+    response = client.post(
+        "/api/v1/analyses", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
     assert response.status_code == 201 and response.json()["file_name"] == "badname.jpg"
 
 
 def test_times_carry_their_zone_on_every_database(client, photo_bytes):
     created = upload(client, photo_bytes).json()
-    for body in (created, client.get(f"/api/v1/analyses/{created['id']}").json(),
-                 client.get("/api/v1/analyses").json()["items"][0]):
+    for body in (
+        created,
+        client.get(f"/api/v1/analyses/{created['id']}").json(),
+        client.get("/api/v1/analyses").json()["items"][0],
+    ):
         stamp = datetime.fromisoformat(body["created_at"])
         assert stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0
 
@@ -369,8 +399,10 @@ def test_the_access_log_has_one_line_per_request_without_secrets(make_client, ph
         client.get("/api/v1/analyses")
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ferkit.access"]
     assert [(line["method"], line["route"], line["status"]) for line in lines] == [
-        ("POST", "/api/v1/analyses", 201), ("GET", "/api/v1/analyses/{analysis_id}", 200),
-        ("GET", "/api/v1/analyses", 401)]
+        ("POST", "/api/v1/analyses", 201),
+        ("GET", "/api/v1/analyses/{analysis_id}", 200),
+        ("GET", "/api/v1/analyses", 401),
+    ]
     assert lines[0]["analysis"] == created["id"] == lines[1]["analysis"] and lines[0]["ms"] > 0
     assert KEY not in caplog.text
 

@@ -19,15 +19,22 @@ def test_the_installed_wheel_serves_the_page(tmp_path):
     # Built from a copy: a build writes build/ and *.egg-info next to the sources it reads.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info", "__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(source)],
-                   check=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(source)],
+        check=True,
+        timeout=600,
+    )
     wheel = next((tmp_path / "dist").glob("ferkit-*.whl"))
     subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True)
     subprocess.run([str(tmp_path / "venv/bin/pip"), "install", "-q", f"{wheel}[serve]"], check=True, timeout=900)
     port = free_port()
-    server = subprocess.Popen([str(tmp_path / "venv/bin/ferkit"), "serve", "--port", str(port),
-                               "--db", f"sqlite:///{tmp_path / 'wheel.db'}"], cwd=tmp_path,  # not the source tree
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": ""})
+    server = subprocess.Popen(
+        [str(tmp_path / "venv/bin/ferkit"), "serve", "--port", str(port), "--db", f"sqlite:///{tmp_path / 'wheel.db'}"],
+        cwd=tmp_path,  # not the source tree
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_ready(base, server)
@@ -41,8 +48,12 @@ def test_the_installed_wheel_serves_the_page(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
-    location = subprocess.run([str(tmp_path / "venv/bin/python"), "-c", "import ferkit; print(ferkit.__file__)"],
-                              capture_output=True, text=True, cwd=tmp_path).stdout
+    location = subprocess.run(
+        [str(tmp_path / "venv/bin/python"), "-c", "import ferkit; print(ferkit.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    ).stdout
     assert str(tmp_path / "venv") in location  # the installed copy ran, not the repository's
 
 

@@ -31,8 +31,17 @@ class BatchSummary:
         return self.processed / self.seconds if self.seconds else 0.0
 
 
-def run_batch(source: str, out: str | Path, spec: WorkSpec | None = None, *, engine: str = "local",
-              address: str | None = None, workers: int = 2, chunk: int = 8, progress: bool = True) -> BatchSummary:
+def run_batch(
+    source: str,
+    out: str | Path,
+    spec: WorkSpec | None = None,
+    *,
+    engine: str = "local",
+    address: str | None = None,
+    workers: int = 2,
+    chunk: int = 8,
+    progress: bool = True,
+) -> BatchSummary:
     spec = spec or WorkSpec()
     if engine not in ENGINES:
         raise FerkitError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
@@ -52,7 +61,7 @@ def run_batch(source: str, out: str | Path, spec: WorkSpec | None = None, *, eng
         batches = run_ray(todo, spec, workers, chunk, address)
     else:
         batches = run_local(todo, spec, workers, chunk)
-    for count, rows in (batches if todo else []):
+    for count, rows in batches if todo else []:
         store.write_part(rows)
         if bar:
             bar.update(count)

@@ -39,7 +39,10 @@ class ResultStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        tables = [pq.read_table(f) for f in ([self.out] if self.out.exists() else []) + sorted(self.parts.glob("part-*.parquet"))]
+        tables = [
+            pq.read_table(f)
+            for f in ([self.out] if self.out.exists() else []) + sorted(self.parts.glob("part-*.parquet"))
+        ]
         table = pa.concat_tables([t.select(self.columns) for t in tables]) if tables else self._table([])
         table = table.sort_by([("path", "ascending"), ("frame", "ascending"), ("face_id", "ascending")])
         self._atomic_write(table, self.out)

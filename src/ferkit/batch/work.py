@@ -9,19 +9,59 @@ from ferkit.errors import FerkitError
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
 from ferkit.runtime.results import FaceResult
 
-ROW_FIELDS = ["path", "frame", "face_id", "x1", "y1", "x2", "y2", "score", "emotion", "age_range", "age", "status", "error"]
+ROW_FIELDS = [
+    "path",
+    "frame",
+    "face_id",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "score",
+    "emotion",
+    "age_range",
+    "age",
+    "status",
+    "error",
+]
 
 
 def face_row(path: str, frame: int, face: FaceResult) -> dict:
     x1, y1, x2, y2 = face.bbox
-    return {"path": path, "frame": frame, "face_id": face.face_id, "x1": x1, "y1": y1, "x2": x2, "y2": y2,
-            "score": float(face.score), "emotion": face.emotion, "age_range": face.age_range, "age": face.age,
-            "status": "face", "error": None, **{f"p_{k}": float(v) for k, v in face.probabilities.items()}}
+    return {
+        "path": path,
+        "frame": frame,
+        "face_id": face.face_id,
+        "x1": x1,
+        "y1": y1,
+        "x2": x2,
+        "y2": y2,
+        "score": float(face.score),
+        "emotion": face.emotion,
+        "age_range": face.age_range,
+        "age": face.age,
+        "status": "face",
+        "error": None,
+        **{f"p_{k}": float(v) for k, v in face.probabilities.items()},
+    }
 
 
 def empty_row(path: str, frame: int, status: str, error: str | None = None) -> dict:
-    return {"path": path, "frame": frame, "face_id": None, "x1": None, "y1": None, "x2": None, "y2": None,
-            "score": None, "emotion": None, "age_range": None, "age": None, "status": status, "error": error}
+    return {
+        "path": path,
+        "frame": frame,
+        "face_id": None,
+        "x1": None,
+        "y1": None,
+        "x2": None,
+        "y2": None,
+        "score": None,
+        "emotion": None,
+        "age_range": None,
+        "age": None,
+        "status": status,
+        "error": error,
+    }
 
 
 @dataclass(frozen=True)
@@ -63,7 +103,9 @@ class Worker:
         result = analyze_video(path, self.analyzer, every=self.every, progress=False)
         rows = []
         for frame in result.frames:
-            rows += [face_row(path, frame.frame_index, face) for face in frame.faces] or [empty_row(path, frame.frame_index, "no_face")]
+            rows += [face_row(path, frame.frame_index, face) for face in frame.faces] or [
+                empty_row(path, frame.frame_index, "no_face")
+            ]
         if result.error:
             rows.append(empty_row(path, result.frames_read, "error", result.error))
         return rows or [empty_row(path, -1, "no_face")]

@@ -9,8 +9,9 @@ import torch
 from torch.nn import functional as F
 
 
-def random_affine_crop(images: torch.Tensor, out_size: int, generator: torch.Generator, *, flip=True,
-                       rotate=0.0, zoom=0.0, shift=True) -> torch.Tensor:
+def random_affine_crop(
+    images: torch.Tensor, out_size: int, generator: torch.Generator, *, flip=True, rotate=0.0, zoom=0.0, shift=True
+) -> torch.Tensor:
     """Warp a float batch (N, C, H, W) to (N, C, out, out): a random crop seen through a random similarity."""
     n, _, height, _ = images.shape
     uniform = lambda low, high: torch.rand(n, generator=generator) * (high - low) + low  # noqa: E731
@@ -29,8 +30,9 @@ def random_affine_crop(images: torch.Tensor, out_size: int, generator: torch.Gen
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
-def random_erase(images: torch.Tensor, probability: float, generator: torch.Generator,
-                 area=(0.02, 0.25), aspect=(0.3, 3.3)) -> torch.Tensor:
+def random_erase(
+    images: torch.Tensor, probability: float, generator: torch.Generator, area=(0.02, 0.25), aspect=(0.3, 3.3)
+) -> torch.Tensor:
     """Zhong et al. 2017: blank a random rectangle (with noise) in a share of the images."""
     n, _, height, width = images.shape
     chosen = torch.rand(n, generator=generator) < probability
@@ -38,7 +40,9 @@ def random_erase(images: torch.Tensor, probability: float, generator: torch.Gene
         return images
     count = int(chosen.sum())
     areas = (torch.rand(count, generator=generator) * (area[1] - area[0]) + area[0]) * height * width
-    log_aspect = torch.rand(count, generator=generator) * (math.log(aspect[1]) - math.log(aspect[0])) + math.log(aspect[0])
+    log_aspect = torch.rand(count, generator=generator) * (math.log(aspect[1]) - math.log(aspect[0])) + math.log(
+        aspect[0]
+    )
     ratios = torch.exp(log_aspect)
     box_h = torch.sqrt(areas * ratios).clamp(1, height).long()
     box_w = torch.sqrt(areas / ratios).clamp(1, width).long()
@@ -46,8 +50,12 @@ def random_erase(images: torch.Tensor, probability: float, generator: torch.Gene
     left = (torch.rand(count, generator=generator) * (width - box_w + 1)).long()
     rows = torch.arange(height).view(1, height, 1)
     cols = torch.arange(width).view(1, 1, width)
-    inside = ((rows >= top.view(-1, 1, 1)) & (rows < (top + box_h).view(-1, 1, 1))
-              & (cols >= left.view(-1, 1, 1)) & (cols < (left + box_w).view(-1, 1, 1)))
+    inside = (
+        (rows >= top.view(-1, 1, 1))
+        & (rows < (top + box_h).view(-1, 1, 1))
+        & (cols >= left.view(-1, 1, 1))
+        & (cols < (left + box_w).view(-1, 1, 1))
+    )
     noise = torch.rand(count, 1, height, width, generator=generator)
     images = images.clone()
     selected = images[chosen]
@@ -69,7 +77,7 @@ def mix_batch(images: torch.Tensor, targets: torch.Tensor, generator: torch.Gene
         top = int(torch.randint(0, height - cut_h + 1, (1,), generator=generator))
         left = int(torch.randint(0, width - cut_w + 1, (1,), generator=generator))
         images = images.clone()
-        images[..., top:top + cut_h, left:left + cut_w] = images[order][..., top:top + cut_h, left:left + cut_w]
+        images[..., top : top + cut_h, left : left + cut_w] = images[order][..., top : top + cut_h, left : left + cut_w]
         lam = 1 - cut_h * cut_w / (height * width)
     else:
         images = lam * images + (1 - lam) * images[order]
@@ -79,13 +87,13 @@ def mix_batch(images: torch.Tensor, targets: torch.Tensor, generator: torch.Gene
 def center_crop(images: torch.Tensor, size: int) -> torch.Tensor:
     height, width = images.shape[-2:]
     top, left = (height - size) // 2, (width - size) // 2
-    return images[..., top:top + size, left:left + size]
+    return images[..., top : top + size, left : left + size]
 
 
 def ten_crop(images: torch.Tensor, size: int) -> torch.Tensor:
     """(N, C, H, W) -> (10, N, C, size, size): four corners and the centre, and their mirror images."""
     height, width = images.shape[-2:]
     corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size)]
-    crops = [images[..., t:t + size, l:l + size] for t, l in corners] + [center_crop(images, size)]
+    crops = [images[..., top : top + size, left : left + size] for top, left in corners] + [center_crop(images, size)]
     crops += [crop.flip(-1) for crop in crops]
     return torch.stack(crops)

@@ -12,7 +12,11 @@ def resize_faces(images: np.ndarray, size: int) -> np.ndarray:
     if images.shape[1:] == (size, size):
         return images
     interpolation = cv2.INTER_AREA if images.shape[1] > size else cv2.INTER_LINEAR
-    return np.stack([cv2.resize(image, (size, size), interpolation=interpolation) for image in images]) if len(images) else images.reshape(0, size, size)
+    return (
+        np.stack([cv2.resize(image, (size, size), interpolation=interpolation) for image in images])
+        if len(images)
+        else images.reshape(0, size, size)
+    )
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -43,13 +47,13 @@ def center_crops(images: np.ndarray, size: int) -> np.ndarray:
     """(N, S, S) -> (1, N, size, size)."""
     top = (images.shape[1] - size) // 2
     left = (images.shape[2] - size) // 2
-    return images[None, :, top:top + size, left:left + size]
+    return images[None, :, top : top + size, left : left + size]
 
 
 def ten_crops(images: np.ndarray, size: int) -> np.ndarray:
     """(N, S, S) -> (10, N, size, size): four corners and the centre, then their mirror images."""
     height, width = images.shape[1:]
     corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size)]
-    crops = [images[:, t:t + size, l:l + size] for t, l in corners] + [center_crops(images, size)[0]]
+    crops = [images[:, top : top + size, left : left + size] for top, left in corners] + [center_crops(images, size)[0]]
     crops += [crop[:, :, ::-1] for crop in crops]
     return np.stack(crops)

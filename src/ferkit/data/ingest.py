@@ -60,8 +60,16 @@ def read_source(source: Path, votes: Path | None, resize: bool) -> FerStore:
     kind = detect_kind(source)
     if kind == "utkface":
         raw, attributes = sources.read_utkface(source)
-        return FerStore(images=raw.images, labels=raw.labels, splits=raw.splits, source_ids=raw.source_ids,
-                        classes=LABEL_SETS["age"].classes, label_set="age", source="utkface", attributes=attributes)
+        return FerStore(
+            images=raw.images,
+            labels=raw.labels,
+            splits=raw.splits,
+            source_ids=raw.source_ids,
+            classes=LABEL_SETS["age"].classes,
+            label_set="age",
+            source="utkface",
+            attributes=attributes,
+        )
     if kind == "fer2013-csv":
         raw = sources.read_fer2013_with_votes(source, votes) if votes else sources.read_fer2013_csv(source)
         is_ferplus, equalized = votes is not None, False
@@ -70,8 +78,10 @@ def read_source(source: Path, votes: Path | None, resize: bool) -> FerStore:
     elif kind == "ferplus-folders":
         raw, is_ferplus, equalized = sources.read_ferplus_folders(source, resize, votes), True, False
     else:
-        raise DataError(f"{source}: fer2013new.csv holds FER+ votes but no pixels; "
-                        "pass fer2013.csv with --votes fer2013new.csv, or the FER+ image folders")
+        raise DataError(
+            f"{source}: fer2013new.csv holds FER+ votes but no pixels; "
+            "pass fer2013.csv with --votes fer2013new.csv, or the FER+ image folders"
+        )
     label_set = "ferplus" if is_ferplus else "fer2013"
     return FerStore(
         images=raw.images,
@@ -128,4 +138,3 @@ def _merge_disgust(store: FerStore) -> FerStore:
     merged.label_set = merged_label_set(store.label_set)
     merged.classes = LABEL_SETS[merged.label_set].classes
     return merged
-

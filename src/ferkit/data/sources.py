@@ -88,7 +88,9 @@ def _iter_zip(path: Path, wanted):
 def _is_image(name: str) -> bool:
     parts = PurePosixPath(name).parts
     # macOS archives carry __MACOSX/._name resource forks that are not images.
-    return PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES and not any(p.startswith(("._", "__MACOSX")) for p in parts)
+    return PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES and not any(
+        p.startswith(("._", "__MACOSX")) for p in parts
+    )
 
 
 def decode_image(data: bytes, where: str, resize: bool) -> np.ndarray:
@@ -166,7 +168,9 @@ def read_kaggle_images(source: Path, resize: bool) -> RawData:
         where = f"{source}: {name}"
         folder, file_name = PurePosixPath(name).parts[-2:] if name.count("/") else ("", name)
         if folder not in FER2013_CLASSES:
-            raise DataError(f"{where}: unknown class folder {folder!r}; expected one of {', '.join(sorted(FER2013_CLASSES))}")
+            raise DataError(
+                f"{where}: unknown class folder {folder!r}; expected one of {', '.join(sorted(FER2013_CLASSES))}"
+            )
         match = KAGGLE_NAME.match(file_name)
         if not match or match["usage"] not in SPLITS:
             raise DataError(f"{where}: file name must start with Training_, PublicTest_ or PrivateTest_")
@@ -252,7 +256,7 @@ def read_ferplus_folders(source: Path, resize: bool, votes_csv: Path | None) -> 
         raise DataError(f"{source}: no FER2013Train/Valid/Test folder with a label.csv")
     row_index = _ferplus_row_index(source, votes_csv, new_csv_bytes)
 
-    images, labels, splits, ids, votes = [], [], [], [], []
+    images, splits, ids, votes = [], [], [], []
     for folder in FERPLUS_FOLDER_SPLITS:
         for base, image_votes in labels_by_folder.get(folder, {}).items():
             if (folder, base) not in pngs:
@@ -335,7 +339,9 @@ def read_utkface(source: Path, seed: int = 0) -> tuple[RawData, dict[str, np.nda
         ids.append(base)
     ages = np.array(ages, np.int16)
     splits = _stratified_split(ages, seed)
-    raw = RawData(_stack(images).reshape(-1, UTKFACE_SIZE, UTKFACE_SIZE), np.minimum(ages, MAX_AGE), splits, np.array(ids))
+    raw = RawData(
+        _stack(images).reshape(-1, UTKFACE_SIZE, UTKFACE_SIZE), np.minimum(ages, MAX_AGE), splits, np.array(ids)
+    )
     return raw, {"age": ages, "gender": np.array(genders, np.int8), "race": np.array(races, np.int8)}
 
 

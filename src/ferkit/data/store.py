@@ -52,7 +52,7 @@ class FerStore:
             raise DataError(f"unknown split {sorted(unknown)[0]!r}; splits are {', '.join(SPLITS)}")
         return np.isin(self.splits, [SPLITS.index(n) for n in names])
 
-    def subset(self, mask: np.ndarray) -> "FerStore":
+    def subset(self, mask: np.ndarray) -> FerStore:
         return FerStore(
             images=self.images[mask],
             labels=self.labels[mask],
@@ -68,7 +68,7 @@ class FerStore:
             attributes={name: values[mask] for name, values in self.attributes.items()},
         )
 
-    def split(self, *names: str) -> "FerStore":
+    def split(self, *names: str) -> FerStore:
         return self.subset(self.split_mask(*names))
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -126,6 +126,7 @@ class FerStore:
         if self.votes is not None:
             arrays["votes"] = self.votes
         arrays.update({f"attr_{name}": values for name, values in self.attributes.items()})
+
         def write(tmp: str) -> None:
             with open(tmp, "wb") as handle:
                 np.savez(handle, **arrays)
@@ -147,8 +148,10 @@ def load_store(path: str | Path) -> FerStore:
     if meta.get("format") != STORE_FORMAT:
         raise DataError(f"{path}: store format {meta.get('format')} is not {STORE_FORMAT}")
     if "votes" in arrays and meta.get("label_rule") != FERPLUS_LABEL_RULE:
-        raise DataError(f"{path}: prepared by an older ferkit, whose FER+ labels were the most-voted emotion rather "
-                        f"than Barsoum et al.'s majority; prepare it again with `ferkit data prepare`")
+        raise DataError(
+            f"{path}: prepared by an older ferkit, whose FER+ labels were the most-voted emotion rather "
+            f"than Barsoum et al.'s majority; prepare it again with `ferkit data prepare`"
+        )
     return FerStore(
         images=arrays["images"],
         labels=arrays["labels"],

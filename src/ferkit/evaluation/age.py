@@ -25,12 +25,17 @@ class AgeReport:
         return asdict(self)
 
     def summary(self) -> str:
-        return f"MAE {self.mae:.2f} years  range accuracy {self.range_accuracy:.4f}  within 5 years {self.within_5_years:.4f}"
+        return (
+            f"MAE {self.mae:.2f} years  range accuracy {self.range_accuracy:.4f}  "
+            f"within 5 years {self.within_5_years:.4f}"
+        )
 
     def table(self) -> str:
         lines = [f"images {self.count}  {self.summary()}"]
-        for title, errors, counts in (("gender", self.mae_by_gender, self.count_by_gender),
-                                      ("race", self.mae_by_race, self.count_by_race)):
+        for title, errors, counts in (
+            ("gender", self.mae_by_gender, self.count_by_gender),
+            ("race", self.mae_by_race, self.count_by_race),
+        ):
             lines.append(f"{title:<8}" + "  ".join(f"{k} {v:.2f} (n={counts[k]})" for k, v in errors.items()))
         return "\n".join(lines)
 
@@ -40,8 +45,9 @@ def expected_age(probabilities: np.ndarray) -> np.ndarray:
     return probabilities @ np.arange(probabilities.shape[1], dtype=np.float64)
 
 
-def age_report(predicted: np.ndarray, true: np.ndarray, gender: np.ndarray | None = None,
-               race: np.ndarray | None = None) -> AgeReport:
+def age_report(
+    predicted: np.ndarray, true: np.ndarray, gender: np.ndarray | None = None, race: np.ndarray | None = None
+) -> AgeReport:
     errors = np.abs(predicted - true)
     same_range = [age_range(p) == age_range(t) for p, t in zip(predicted, true)]
 
@@ -49,10 +55,20 @@ def age_report(predicted: np.ndarray, true: np.ndarray, gender: np.ndarray | Non
         if codes is None:
             return {}, {}
         groups = {name: codes == index for index, name in enumerate(names)}
-        return ({name: round(float(errors[mask].mean()), 3) for name, mask in groups.items() if mask.any()},
-                {name: int(mask.sum()) for name, mask in groups.items() if mask.any()})
+        return (
+            {name: round(float(errors[mask].mean()), 3) for name, mask in groups.items() if mask.any()},
+            {name: int(mask.sum()) for name, mask in groups.items() if mask.any()},
+        )
 
     mae_gender, count_gender = by_group(gender, UTKFACE_GENDERS)
     mae_race, count_race = by_group(race, UTKFACE_RACES)
-    return AgeReport(len(true), float(errors.mean()), float(np.mean(same_range)), float((errors <= 5).mean()),
-                     mae_gender, mae_race, count_gender, count_race)
+    return AgeReport(
+        len(true),
+        float(errors.mean()),
+        float(np.mean(same_range)),
+        float((errors <= 5).mean()),
+        mae_gender,
+        mae_race,
+        count_gender,
+        count_race,
+    )

@@ -13,13 +13,15 @@ def compare_models(predictors: dict, store: str | Path, split: str, ten_crops: b
     rows = []
     for model, predictor in predictors.items():
         report, timing = evaluate_on_store(predictor, store, split, ten_crops)
-        rows.append({
-            "model": str(model),
-            "accuracy": report.accuracy,
-            "macro_f1": report.macro_f1,
-            **{f"recall_{name}": value for name, value in report.recall.items()},
-            "images_per_s": timing["images_per_second"],
-        })
+        rows.append(
+            {
+                "model": str(model),
+                "accuracy": report.accuracy,
+                "macro_f1": report.macro_f1,
+                **{f"recall_{name}": value for name, value in report.recall.items()},
+                "images_per_s": timing["images_per_second"],
+            }
+        )
     return rows
 
 
@@ -28,11 +30,15 @@ def format_table(rows: list[dict]) -> str:
         return ""
     recall_keys = [k for k in rows[0] if k.startswith("recall_")]
     width = max(len(r["model"]) for r in rows) + 2
-    header = f"{'model':<{width}}{'acc':>8}{'mF1':>8}" + "".join(f"{k[7:][:8]:>9}" for k in recall_keys) + f"{'img/s':>9}"
+    header = (
+        f"{'model':<{width}}{'acc':>8}{'mF1':>8}" + "".join(f"{k[7:][:8]:>9}" for k in recall_keys) + f"{'img/s':>9}"
+    )
     lines = [header]
     for row in rows:
         recalls = "".join(f"{row[k]:>9.3f}" for k in recall_keys)
-        lines.append(f"{row['model']:<{width}}{row['accuracy']:>8.4f}{row['macro_f1']:>8.4f}{recalls}{row['images_per_s']:>9.0f}")
+        lines.append(
+            f"{row['model']:<{width}}{row['accuracy']:>8.4f}{row['macro_f1']:>8.4f}{recalls}{row['images_per_s']:>9.0f}"
+        )
     return "\n".join(lines)
 
 

@@ -23,7 +23,9 @@ def labelled_part(predictor, store_path: str | Path, split: str):
     """A split's labelled faces, refused if the store's classes are not the model's."""
     store = load_store(store_path)
     if tuple(store.classes) != tuple(predictor.classes):
-        raise FerkitError(f"{store_path}: classes {list(store.classes)} differ from the model's {list(predictor.classes)}")
+        raise FerkitError(
+            f"{store_path}: classes {list(store.classes)} differ from the model's {list(predictor.classes)}"
+        )
     part = store.split(split)
     part = part.subset(part.labels >= 0)
     if len(part) == 0:
@@ -37,8 +39,9 @@ def predict_on_store(predictor, store_path: str | Path, split: str, ten_crop: bo
     return predictor.predict_prepared(images_as_the_model_expects(part, predictor, store_path), ten_crop), part.labels
 
 
-def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTest",
-                      ten_crop: bool = False) -> tuple[ClassificationReport | AgeReport, dict]:
+def evaluate_on_store(
+    predictor, store_path: str | Path, split: str = "PrivateTest", ten_crop: bool = False
+) -> tuple[ClassificationReport | AgeReport, dict]:
     """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group)."""
     store, part = labelled_part(predictor, store_path, split)
     images = images_as_the_model_expects(part, predictor, store_path)
@@ -47,8 +50,12 @@ def evaluate_on_store(predictor, store_path: str | Path, split: str = "PrivateTe
     seconds = time.perf_counter() - started
     if store.label_set == "age":
         attributes = part.attributes
-        report = age_report(expected_age(probabilities), attributes.get("age", part.labels).astype(float),
-                            attributes.get("gender"), attributes.get("race"))
+        report = age_report(
+            expected_age(probabilities),
+            attributes.get("age", part.labels).astype(float),
+            attributes.get("gender"),
+            attributes.get("race"),
+        )
     else:
         report = classification_report(part.labels, probabilities.argmax(1), predictor.classes)
     timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
@@ -87,8 +94,12 @@ def report_run(run_dir: str | Path, store_path: str | Path, splits=("PublicTest"
             if isinstance(report, AgeReport):
                 summary[tag] = {"mae": report.mae, "range_accuracy": report.range_accuracy}
                 continue
-            plot_confusion(report.confusion, report.classes, run_dir / f"confusion-{tag}.png",
-                           f"{run_dir.name} {tag}: {report.summary()}")
+            plot_confusion(
+                report.confusion,
+                report.classes,
+                run_dir / f"confusion-{tag}.png",
+                f"{run_dir.name} {tag}: {report.summary()}",
+            )
             summary[tag] = {"accuracy": report.accuracy, "macro_f1": report.macro_f1}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

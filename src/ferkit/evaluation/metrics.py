@@ -28,13 +28,17 @@ class ClassificationReport:
         lines = [f"{'class':<12}{'recall':>8}{'precision':>10}{'f1':>8}{'support':>9}"]
         support = np.array(self.confusion).sum(axis=1)
         for index, name in enumerate(self.classes):
-            lines.append(f"{name:<12}{self.recall[name]:>8.4f}{self.precision[name]:>10.4f}{self.f1[name]:>8.4f}{support[index]:>9}")
+            lines.append(
+                f"{name:<12}{self.recall[name]:>8.4f}{self.precision[name]:>10.4f}{self.f1[name]:>8.4f}{support[index]:>9}"
+            )
         lines.append(f"accuracy {self.accuracy:.4f}  macro-F1 {self.macro_f1:.4f}  images {self.count}")
         return "\n".join(lines)
 
 
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
-    return np.bincount(true * num_classes + predicted, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    return np.bincount(true * num_classes + predicted, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
 
 
 def classification_report(true: np.ndarray, predicted: np.ndarray, classes) -> ClassificationReport:

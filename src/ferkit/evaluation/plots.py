@@ -31,7 +31,9 @@ def plot_curves(metrics_csv: str | Path, path: str | Path, title: str = "") -> P
     acc_axes.plot(epochs, column("train_acc"), label="train")
     acc_axes.plot(epochs, column("val_acc"), label="validation")
     best = int(np.argmax(column("val_acc")))
-    acc_axes.scatter([epochs[best]], [column("val_acc")[best]], color="red", zorder=3, label=f"best {column('val_acc')[best]:.4f}")
+    acc_axes.scatter(
+        [epochs[best]], [column("val_acc")[best]], color="red", zorder=3, label=f"best {column('val_acc')[best]:.4f}"
+    )
     acc_axes.set_title("accuracy")
     maes = [r.get("val_mae") or "" for r in rows]
     if all(maes):  # age models: the error in years is what selection watches
@@ -70,7 +72,15 @@ def plot_confusion(confusion, classes, path: str | Path, title: str = "") -> Pat
     for row in range(len(classes)):
         for col in range(len(classes)):
             colour = "white" if normalised[row, col] > 0.55 else "black"
-            axes.text(col, row, f"{normalised[row, col]:.2f}\n{int(matrix[row, col])}", ha="center", va="center", fontsize=7, color=colour)
+            axes.text(
+                col,
+                row,
+                f"{normalised[row, col]:.2f}\n{int(matrix[row, col])}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=colour,
+            )
     figure.colorbar(image, ax=axes, fraction=0.046)
     axes.set_title(title)
     figure.tight_layout()

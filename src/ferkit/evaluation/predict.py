@@ -14,8 +14,16 @@ def normalise(images_uint8: torch.Tensor, preprocessing: dict) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict_probabilities(model, images: torch.Tensor, preprocessing: dict, *, ten_crops: bool = False,
-                          batch_size: int = 256, bf16: bool = False, channels_last: bool = True) -> torch.Tensor:
+def predict_probabilities(
+    model,
+    images: torch.Tensor,
+    preprocessing: dict,
+    *,
+    ten_crops: bool = False,
+    batch_size: int = 256,
+    bf16: bool = False,
+    channels_last: bool = True,
+) -> torch.Tensor:
     """(N, 1, S, S) uint8 at the model's image size -> (N, C) softmax probabilities."""
     model.eval()
     size = preprocessing["input_size"]
@@ -24,7 +32,7 @@ def predict_probabilities(model, images: torch.Tensor, preprocessing: dict, *, t
     if ten_crops:
         batch_size = max(batch_size // 10, 1)  # keeps the views per forward pass near batch_size
     for start in range(0, len(images), batch_size):
-        batch = normalise(images[start:start + batch_size], preprocessing)
+        batch = normalise(images[start : start + batch_size], preprocessing)
         crops = ten_crop(batch, size) if ten_crops else center_crop(batch, size).unsqueeze(0)
         views, n = crops.shape[:2]
         flat = crops.reshape(views * n, *crops.shape[2:])

@@ -20,22 +20,30 @@ from ferkit.progress import Progress
 CHUNK = 2048
 
 
-def write_teacher_targets(predictor, store_path: str | Path, out: str | Path, *, ten_crop: bool = False,
-                          name: str = "", progress: bool = True) -> Path:
+def write_teacher_targets(
+    predictor, store_path: str | Path, out: str | Path, *, ten_crop: bool = False, name: str = "", progress: bool = True
+) -> Path:
     store = load_store(store_path)
     if tuple(store.classes) != tuple(predictor.classes):
-        raise FerkitError(f"{store_path}: classes {list(store.classes)} differ from the teacher's {list(predictor.classes)}")
+        raise FerkitError(
+            f"{store_path}: classes {list(store.classes)} differ from the teacher's {list(predictor.classes)}"
+        )
     images = images_as_the_model_expects(store, predictor, store_path)
     rows = []
     bar = Progress(len(images), "teacher", "faces") if progress else None
     for start in range(0, len(images), CHUNK):
-        rows.append(predictor.predict_prepared(images[start:start + CHUNK], ten_crop).astype(np.float32))
+        rows.append(predictor.predict_prepared(images[start : start + CHUNK], ten_crop).astype(np.float32))
         if bar:
             bar.update(len(rows[-1]))
     if bar:
         bar.close()
-    arrays = {"probabilities": np.concatenate(rows), "classes": np.array(store.classes),
-              "store_hash": np.array(store.data_hash()), "teacher": np.array(name), "ten_crop": np.array(ten_crop)}
+    arrays = {
+        "probabilities": np.concatenate(rows),
+        "classes": np.array(store.classes),
+        "store_hash": np.array(store.data_hash()),
+        "teacher": np.array(name),
+        "ten_crop": np.array(ten_crop),
+    }
     return atomic_write(Path(out), lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
 
 

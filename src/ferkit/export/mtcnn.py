@@ -38,7 +38,15 @@ def export_mtcnn(weights_dir: str | Path, out_dir: str | Path) -> list[Path]:
         path = out_dir / f"{name}.onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(net, (torch.zeros(1, 3, side, side),), str(path), dynamo=False, opset_version=17,
-                              input_names=["image"], output_names=OUTPUTS[name], dynamic_axes=dynamic)
+            torch.onnx.export(
+                net,
+                (torch.zeros(1, 3, side, side),),
+                str(path),
+                dynamo=False,
+                opset_version=17,
+                input_names=["image"],
+                output_names=OUTPUTS[name],
+                dynamic_axes=dynamic,
+            )
         written.append(path)
     return written

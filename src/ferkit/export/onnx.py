@@ -40,9 +40,16 @@ def export_onnx(checkpoint_path: str | Path, out: str | Path, *, fp16_weights: b
         # The TorchScript exporter: the dynamo one needs onnxscript, and these plain CNNs gain nothing from it.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(wrapped, (example,), str(raw), dynamo=False, opset_version=opset,
-                              input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                              dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}})
+            torch.onnx.export(
+                wrapped,
+                (example,),
+                str(raw),
+                dynamo=False,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            )
         proto = onnx.load(str(raw))
     if fp16_weights:
         store_weights_as_fp16(proto)

@@ -25,8 +25,14 @@ class EmotionVGGNet(nn.Module):
         side = 48 // 2**stages
         self.head = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(channels * side * side, 64), nn.ELU(inplace=True), nn.BatchNorm1d(64), nn.Dropout(0.5),
-            nn.Linear(64, 64), nn.ELU(inplace=True), nn.BatchNorm1d(64), nn.Dropout(0.5),
+            nn.Linear(channels * side * side, 64),
+            nn.ELU(inplace=True),
+            nn.BatchNorm1d(64),
+            nn.Dropout(0.5),
+            nn.Linear(64, 64),
+            nn.ELU(inplace=True),
+            nn.BatchNorm1d(64),
+            nn.Dropout(0.5),
             nn.Linear(64, num_classes),
         )
         init_weights(self)
@@ -50,7 +56,12 @@ class PlainCNN(nn.Module):
         side = 48 // 2 ** len(convs)
         fc, width = [nn.Flatten()], channels * side * side
         for hidden in head:
-            fc += [nn.Linear(width, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Dropout(max(dropout, 0.25))]
+            fc += [
+                nn.Linear(width, hidden),
+                nn.BatchNorm1d(hidden),
+                nn.ReLU(inplace=True),
+                nn.Dropout(max(dropout, 0.25)),
+            ]
             width = hidden
         self.head = nn.Sequential(*fc, nn.Linear(width, num_classes))
         init_weights(self)

@@ -29,7 +29,11 @@ class VGG(nn.Module):
         for hidden in head:
             fc += [nn.Linear(width, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)]
             width = hidden
-        self.head = nn.Sequential(*fc, nn.Linear(width, num_classes)) if fc else nn.Sequential(nn.Dropout(dropout), nn.Linear(width, num_classes))
+        self.head = (
+            nn.Sequential(*fc, nn.Linear(width, num_classes))
+            if fc
+            else nn.Sequential(nn.Dropout(dropout), nn.Linear(width, num_classes))
+        )
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +67,15 @@ def vgg13_ferplus(num_classes: int = 8, dropout: float = 0.5) -> nn.Module:
     return VGG(stages, [1024, 1024], num_classes, input_size=64, dropout=dropout, stage_dropout=0.25)
 
 
-@register_model(image_size=64, input_size=56, description="Age from a 64x64 face: VGG stages 32-256, global pool, FC 256")
+@register_model(
+    image_size=64, input_size=56, description="Age from a 64x64 face: VGG stages 32-256, global pool, FC 256"
+)
 def age_vgg(num_classes: int = 101, dropout: float = 0.3) -> nn.Module:
-    return VGG([[32, 32], [64, 64], [128, 128], [256, 256]], [256], num_classes, input_size=56, dropout=dropout,
-               global_pool=True)
+    return VGG(
+        [[32, 32], [64, 64], [128, 128], [256, 256]],
+        [256],
+        num_classes,
+        input_size=56,
+        dropout=dropout,
+        global_pool=True,
+    )

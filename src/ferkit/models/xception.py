@@ -20,7 +20,9 @@ def separable(in_channels: int, out_channels: int) -> nn.Sequential:
 class XceptionModule(nn.Module):
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
-        self.residual = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=2, bias=False), nn.BatchNorm2d(out_channels))
+        self.residual = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride=2, bias=False), nn.BatchNorm2d(out_channels)
+        )
         self.body = nn.Sequential(
             separable(in_channels, out_channels),
             nn.ReLU(inplace=True),

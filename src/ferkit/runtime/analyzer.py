@@ -1,8 +1,8 @@
 """The Analyzer: photo in, every face boxed and classified out, as typed results.
 
-    analyzer = Analyzer(detector="yunet", threshold=0.4)
-    result = analyzer.analyze_path("group.jpg")        # ImageResult
-    for face in result.faces: print(face.emotion, face.bbox)
+analyzer = Analyzer(detector="yunet", threshold=0.4)
+result = analyzer.analyze_path("group.jpg")        # ImageResult
+for face in result.faces: print(face.emotion, face.bbox)
 """
 
 from __future__ import annotations
@@ -45,21 +45,34 @@ class AnalyzerOptions:
         """Checked once, here, whichever door the options came through (CLI, batch, service, Python)."""
         if self.detector not in list_detectors():
             raise FerkitError(f"unknown detector {self.detector!r}; known: {', '.join(list_detectors())}")
-        ranges = {"confidence": (self.confidence, 0.0, 1.0), "margin": (self.margin, 0.0, 1.0),
-                  "threshold": (self.threshold, 0.0, 1.0)}
+        ranges = {
+            "confidence": (self.confidence, 0.0, 1.0),
+            "margin": (self.margin, 0.0, 1.0),
+            "threshold": (self.threshold, 0.0, 1.0),
+        }
         for name, (value, low, high) in ranges.items():
             if value is not None and not low <= value <= high:
                 raise FerkitError(f"{name} must be between {low:g} and {high:g}, not {value:g}")
-        for name, value, least in (("min_face", self.min_face, 0), ("detect_size", self.detect_size, 32),
-                                   ("threads", self.threads, 0)):
+        for name, value, least in (
+            ("min_face", self.min_face, 0),
+            ("detect_size", self.detect_size, 32),
+            ("threads", self.threads, 0),
+        ):
             if value < least:
                 raise FerkitError(f"{name} must be {least} or more, not {value}")
 
 
 class Analyzer:
-    def __init__(self, options: AnalyzerOptions | None = None, model: str | Path | None = None,
-                 age_model: str | Path | None = None, *, recognizer=None, age_estimator: AgeEstimator | None = None,
-                 **overrides):
+    def __init__(
+        self,
+        options: AnalyzerOptions | None = None,
+        model: str | Path | None = None,
+        age_model: str | Path | None = None,
+        *,
+        recognizer=None,
+        age_estimator: AgeEstimator | None = None,
+        **overrides,
+    ):
         """`recognizer` and `age_estimator`, when given, are used instead of loading the models: analyzers that
         run side by side share them (an ONNX session runs concurrent calls safely), so a pool holds each model once."""
         if options is not None and overrides:
@@ -79,7 +92,11 @@ class Analyzer:
         """Faces in original coordinates; very large photos are searched on a downscaled copy."""
         height, width = image.shape[:2]
         scale = min(1.0, self.options.detect_size / max(height, width))
-        small = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else image
+        small = (
+            cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+            if scale < 1
+            else image
+        )
         faces = self.detector.detect(small)
         if scale < 1:
             faces = [_rescale(face, 1 / scale, width, height) for face in faces]

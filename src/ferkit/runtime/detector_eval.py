@@ -76,8 +76,9 @@ def match(detections: np.ndarray, faces: np.ndarray, ignore: np.ndarray, thresho
     return found, false_positives
 
 
-def evaluate_detector(name: str, images_dir: str | Path, boxes: dict, threshold: float = 0.5,
-                      confidence: float | None = None) -> DetectorScore:
+def evaluate_detector(
+    name: str, images_dir: str | Path, boxes: dict, threshold: float = 0.5, confidence: float | None = None
+) -> DetectorScore:
     detector = create_detector(name, confidence)
     totals = {"faces": 0, "found": 0, "detections": 0, "fp": 0}
     seconds = 0.0
@@ -93,12 +94,18 @@ def evaluate_detector(name: str, images_dir: str | Path, boxes: dict, threshold:
         totals["found"] += found
         totals["detections"] += len(detections)
         totals["fp"] += false_positives
-    return DetectorScore(name, totals["faces"], totals["found"], totals["detections"], totals["fp"],
-                         1000 * seconds / max(len(boxes), 1))
+    return DetectorScore(
+        name, totals["faces"], totals["found"], totals["detections"], totals["fp"], 1000 * seconds / max(len(boxes), 1)
+    )
 
 
 def format_scores(scores: list[DetectorScore], threshold: float) -> str:
-    lines = [f"{'detector':<10}{'faces':>7}{'found':>7}{'recall':>8}{'precision':>11}{'false pos':>11}{'ms/image':>10}   (IoU >= {threshold})"]
+    lines = [
+        f"{'detector':<10}{'faces':>7}{'found':>7}{'recall':>8}{'precision':>11}{'false pos':>11}{'ms/image':>10}"
+        f"   (IoU >= {threshold})"
+    ]
     for s in scores:
-        lines.append(f"{s.detector:<10}{s.faces:>7}{s.found:>7}{s.recall:>8.3f}{s.precision:>11.3f}{s.false_positives:>11}{s.ms_per_image:>10.1f}")
+        lines.append(
+            f"{s.detector:<10}{s.faces:>7}{s.found:>7}{s.recall:>8.3f}{s.precision:>11.3f}{s.false_positives:>11}{s.ms_per_image:>10.1f}"
+        )
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Face detectors as a registry of names, each with its weights shipped in the package.
 
-    detector = create_detector("yunet", confidence=0.7)
-    faces = detector.detect(image_bgr)   # list[Face], boxes in image coordinates
+detector = create_detector("yunet", confidence=0.7)
+faces = detector.detect(image_bgr)   # list[Face], boxes in image coordinates
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ class YuNetDetector:
 
     def __init__(self, confidence: float | None = None):
         self.confidence = self.default_confidence if confidence is None else confidence
-        self.model = cv2.FaceDetectorYN.create(str(WEIGHTS / "yunet" / "face_detection_yunet_2023mar.onnx"), "",
-                                               (320, 320), self.confidence, 0.3, 5000)
+        self.model = cv2.FaceDetectorYN.create(
+            str(WEIGHTS / "yunet" / "face_detection_yunet_2023mar.onnx"), "", (320, 320), self.confidence, 0.3, 5000
+        )
 
     def detect(self, image: np.ndarray) -> list[Face]:
         height, width = image.shape[:2]
@@ -40,7 +41,9 @@ class YuNetDetector:
         faces = []
         for row in rows if rows is not None else []:
             x, y, w, h = row[:4]
-            faces.append(Face(_clip_box(x, y, x + w, y + h, width, height), float(row[14]), row[4:14].reshape(5, 2).copy()))
+            faces.append(
+                Face(_clip_box(x, y, x + w, y + h, width, height), float(row[14]), row[4:14].reshape(5, 2).copy())
+            )
         return faces
 
 
@@ -53,8 +56,9 @@ class SSDDetector:
     def __init__(self, confidence: float | None = None):
         self.confidence = self.default_confidence if confidence is None else confidence
         folder = WEIGHTS / "ssd"
-        self.net = cv2.dnn.readNetFromTensorflow(str(folder / "opencv_face_detector_uint8.pb"),
-                                                 str(folder / "opencv_face_detector.pbtxt"))
+        self.net = cv2.dnn.readNetFromTensorflow(
+            str(folder / "opencv_face_detector_uint8.pb"), str(folder / "opencv_face_detector.pbtxt")
+        )
 
     def detect(self, image: np.ndarray) -> list[Face]:
         height, width = image.shape[:2]
@@ -80,8 +84,10 @@ class HaarDetector:
 
     def __init__(self, confidence: float | None = None):
         if not hasattr(cv2, "CascadeClassifier"):
-            raise FerkitError("the haar detector needs OpenCV 4.x (OpenCV 5 dropped CascadeClassifier); "
-                              "install opencv-python-headless<5 or use --detector yunet")
+            raise FerkitError(
+                "the haar detector needs OpenCV 4.x (OpenCV 5 dropped CascadeClassifier); "
+                "install opencv-python-headless<5 or use --detector yunet"
+            )
         self.cascade = cv2.CascadeClassifier(str(WEIGHTS / "haar" / "haarcascade_frontalface_default.xml"))
         if self.cascade.empty():
             raise FerkitError("the Haar cascade file could not be loaded")

@@ -9,9 +9,17 @@ from ferkit.runtime.results import FaceResult
 
 # BGR colours per emotion, shared by every drawing (photos, video, web page legend).
 COLOURS = {
-    "angry": (40, 40, 220), "anger": (40, 40, 220), "disgust": (40, 140, 40), "fear": (150, 60, 150),
-    "happy": (40, 200, 250), "happiness": (40, 200, 250), "sad": (200, 120, 40), "sadness": (200, 120, 40),
-    "surprise": (240, 160, 240), "neutral": (190, 190, 190), "contempt": (60, 110, 180),
+    "angry": (40, 40, 220),
+    "anger": (40, 40, 220),
+    "disgust": (40, 140, 40),
+    "fear": (150, 60, 150),
+    "happy": (40, 200, 250),
+    "happiness": (40, 200, 250),
+    "sad": (200, 120, 40),
+    "sadness": (200, 120, 40),
+    "surprise": (240, 160, 240),
+    "neutral": (190, 190, 190),
+    "contempt": (60, 110, 180),
 }
 
 
@@ -35,8 +43,16 @@ def annotate(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
         left, top, right, bottom = place_label(face.bbox, (width + 4, height + baseline + 4), canvas.shape, placed)
         placed.append((left, top, right, bottom))
         cv2.rectangle(canvas, (left, top), (right, bottom), colour, cv2.FILLED)
-        cv2.putText(canvas, text, (left + 2, top + height + 2), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0),
-                    thickness, cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            text,
+            (left + 2, top + height + 2),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.6 * scale,
+            (0, 0, 0),
+            thickness,
+            cv2.LINE_AA,
+        )
     return canvas
 
 

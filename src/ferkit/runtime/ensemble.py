@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ferkit import calibration
 from ferkit.atomic import atomic_write
 from ferkit.errors import FerkitError
-from ferkit import calibration
 from ferkit.runtime.recognizer import EmotionRecognizer, temperature_of
 
 MANIFEST_KIND = "ferkit-ensemble"
@@ -24,8 +24,14 @@ MANIFEST_KIND = "ferkit-ensemble"
 class EnsembleRecognizer:
     """The EmotionRecognizer interface over an ensemble manifest."""
 
-    def __init__(self, members: list[EmotionRecognizer], metrics: dict | None = None, path: Path | None = None,
-                 calibration: dict | None = None, calibrated: bool = True):
+    def __init__(
+        self,
+        members: list[EmotionRecognizer],
+        metrics: dict | None = None,
+        path: Path | None = None,
+        calibration: dict | None = None,
+        calibrated: bool = True,
+    ):
         self.members = members
         self.path = path
         self.classes: tuple[str, ...] = _common_classes(members)
@@ -78,8 +84,9 @@ def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:
     return out
 
 
-def write_manifest(members: list[str | Path], out: str | Path, metrics: dict | None = None,
-                   calibration: dict | None = None) -> Path:
+def write_manifest(
+    members: list[str | Path], out: str | Path, metrics: dict | None = None, calibration: dict | None = None
+) -> Path:
     out = check_manifest_place(members, out)
     entries = [{"file": Path(member).name, "sha256": file_sha256(Path(member))} for member in members]
     manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}, "calibration": calibration or {}}
@@ -116,15 +123,24 @@ def read_manifest(path: Path) -> dict:
         manifest = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FerkitError(f"{path}: not an ensemble manifest ({error})") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != MANIFEST_KIND or not _valid_members(manifest.get("members")):
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("kind") != MANIFEST_KIND
+        or not _valid_members(manifest.get("members"))
+    ):
         raise FerkitError(f"{path}: not an ensemble manifest (make one with `ferkit ensemble`)")
     return manifest
 
 
 def _valid_members(entries) -> bool:
-    return bool(entries) and isinstance(entries, list) and all(
-        isinstance(entry, dict) and isinstance(entry.get("file"), str) and isinstance(entry.get("sha256"), str)
-        for entry in entries)
+    return (
+        bool(entries)
+        and isinstance(entries, list)
+        and all(
+            isinstance(entry, dict) and isinstance(entry.get("file"), str) and isinstance(entry.get("sha256"), str)
+            for entry in entries
+        )
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -136,7 +152,9 @@ def _load_member(folder: Path, entry: dict, threads: int) -> EmotionRecognizer:
     if not path.is_file():
         raise FerkitError(f"member {entry['file']} is missing")
     if file_sha256(path) != entry["sha256"]:
-        raise FerkitError(f"member {entry['file']} is not the file this ensemble was measured with (its SHA-256 differs)")
+        raise FerkitError(
+            f"member {entry['file']} is not the file this ensemble was measured with (its SHA-256 differs)"
+        )
     return EmotionRecognizer(path, threads=threads, spin=False, calibrated=False)  # raw: the ensemble calibrates
 
 
@@ -144,8 +162,10 @@ def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:
     if not members:
         raise FerkitError("an ensemble needs at least one member")
     if len({member.classes for member in members}) > 1:
-        raise FerkitError("ensemble members predict different classes: "
-                          + "; ".join(f"{m.path.name}: {', '.join(m.classes)}" for m in members))
+        raise FerkitError(
+            "ensemble members predict different classes: "
+            + "; ".join(f"{m.path.name}: {', '.join(m.classes)}" for m in members)
+        )
     if len({bool(member.preprocessing["equalize"]) for member in members}) > 1:
         raise FerkitError("ensemble members disagree on histogram equalisation")
     return members[0].classes
@@ -158,8 +178,10 @@ def _ensemble_meta(members: list[EmotionRecognizer], metrics: dict) -> dict:
         "arch": "+".join(member.meta["arch"] for member in members),
         "classes": list(first["classes"]),
         "label_set": first.get("label_set"),
-        "preprocessing": {"image_size": max(m.image_size for m in members),
-                          "equalize": bool(first["preprocessing"]["equalize"])},
+        "preprocessing": {
+            "image_size": max(m.image_size for m in members),
+            "equalize": bool(first["preprocessing"]["equalize"]),
+        },
         "data_hash": "+".join(sorted({member.meta["data_hash"] for member in members})),
         "weights": "+".join(sorted({member.meta["weights"] for member in members})),
         "metrics": metrics,

@@ -30,12 +30,16 @@ def emotion_model_path(model: str | Path | None = None) -> Path:
     if name in EMOTION_MODELS:
         path = EMOTION_MODELS[name]
         if not path.is_file():
-            raise FerkitError(f"the shipped model {name!r} is missing from this install ({path}); pass --model FILE.onnx")
+            raise FerkitError(
+                f"the shipped model {name!r} is missing from this install ({path}); pass --model FILE.onnx"
+            )
         return path
     path = Path(name)
     if path.suffix not in MODEL_SUFFIXES and not path.exists():
-        raise FerkitError(f"unknown model {name!r}: give an .onnx file, an ensemble .json "
-                          f"or one of {', '.join(shipped_emotion_models())}")
+        raise FerkitError(
+            f"unknown model {name!r}: give an .onnx file, an ensemble .json "
+            f"or one of {', '.join(shipped_emotion_models())}"
+        )
     return path
 
 

@@ -61,15 +61,22 @@ class MTCNNDetector:
     name = "mtcnn"
     default_confidence = 0.9
 
-    def __init__(self, confidence: float | None = None, min_face: int = 20, factor: float = 0.709,
-                 stage_thresholds=(0.6, 0.7, 0.7)):
+    def __init__(
+        self,
+        confidence: float | None = None,
+        min_face: int = 20,
+        factor: float = 0.709,
+        stage_thresholds=(0.6, 0.7, 0.7),
+    ):
         import onnxruntime as ort
 
         self.confidence = self.default_confidence if confidence is None else confidence
         self.min_face, self.factor, self.thresholds = min_face, factor, stage_thresholds
         options = ort.SessionOptions()
-        self.nets = {name: ort.InferenceSession(str(WEIGHTS / f"{name}.onnx"), options, providers=["CPUExecutionProvider"])
-                     for name in ("pnet", "rnet", "onet")}
+        self.nets = {
+            name: ort.InferenceSession(str(WEIGHTS / f"{name}.onnx"), options, providers=["CPUExecutionProvider"])
+            for name in ("pnet", "rnet", "onet")
+        }
 
     def _run(self, name: str, images: np.ndarray) -> dict[str, np.ndarray]:
         session = self.nets[name]
@@ -114,8 +121,15 @@ class MTCNNDetector:
             if not len(rows):
                 continue
             cells = np.stack([cols, rows], axis=1).astype(np.float32)
-            found = np.concatenate([np.floor((2 * cells + 1) / scale), np.floor((2 * cells + 12) / scale),
-                                    probability[rows, cols, None], offsets[:, rows, cols].T], axis=1)
+            found = np.concatenate(
+                [
+                    np.floor((2 * cells + 1) / scale),
+                    np.floor((2 * cells + 12) / scale),
+                    probability[rows, cols, None],
+                    offsets[:, rows, cols].T,
+                ],
+                axis=1,
+            )
             candidates.append(found[nms(found[:, :4], found[:, 4], 0.5)])
         if not candidates:
             return np.zeros((0, 5), np.float32)
@@ -130,7 +144,7 @@ class MTCNNDetector:
         crops = []
         for x1, y1, x2, y2 in np.trunc(boxes[:, :4]).astype(int):
             x1, y1, x2, y2 = max(x1, 1), max(y1, 1), min(x2, width), min(y2, height)
-            patch = rgb[y1 - 1:y2, x1 - 1:x2]
+            patch = rgb[y1 - 1 : y2, x1 - 1 : x2]
             if patch.size == 0:
                 patch = np.zeros((side, side, 3), np.float32)
             crops.append(cv2.resize(patch, (side, side), interpolation=cv2.INTER_AREA))

@@ -36,8 +36,23 @@ class OutputWriter:
 
     def _csv_row(self, row: dict) -> None:
         if self._csv is None:
-            columns = ["path", "file_name", "width", "height", "face_id", "x1", "y1", "x2", "y2", "score", "emotion",
-                       "age_range", "age", *self.classes, "error"]
+            columns = [
+                "path",
+                "file_name",
+                "width",
+                "height",
+                "face_id",
+                "x1",
+                "y1",
+                "x2",
+                "y2",
+                "score",
+                "emotion",
+                "age_range",
+                "age",
+                *self.classes,
+                "error",
+            ]
             self._csv = csv.DictWriter(self._csv_handle, fieldnames=columns, restval="")
             self._csv.writeheader()
         self._csv.writerow(row)
@@ -56,7 +71,7 @@ class OutputWriter:
         if self._csv_handle:
             self._csv_handle.close()
 
-    def __enter__(self) -> "OutputWriter":
+    def __enter__(self) -> OutputWriter:
         return self
 
     def __exit__(self, *exc) -> None:

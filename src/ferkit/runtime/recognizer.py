@@ -38,7 +38,9 @@ class EmotionRecognizer:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.meta = json.loads(self.session.get_modelmeta().custom_metadata_map[METADATA_KEY])
         except KeyError:
-            raise FerkitError(f"{path}: an ONNX file without ferkit metadata (export it with `ferkit export`)") from None
+            raise FerkitError(
+                f"{path}: an ONNX file without ferkit metadata (export it with `ferkit export`)"
+            ) from None
         except Exception as error:  # onnxruntime raises its own exception types for unreadable files
             raise FerkitError(f"{path}: not a loadable ONNX model ({error})") from None
         self.path = path
@@ -67,7 +69,7 @@ class EmotionRecognizer:
         outputs = []
         step = max(batch_size // 10, 1) if ten_crop else batch_size
         for start in range(0, len(faces), step):
-            chunk = faces[start:start + step]
+            chunk = faces[start : start + step]
             views = ten_crops(chunk, size) if ten_crop else center_crops(chunk, size)
             count, n = views.shape[:2]
             pixels = np.ascontiguousarray(views.reshape(count * n, 1, size, size), dtype=np.float32)

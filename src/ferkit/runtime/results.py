@@ -63,10 +63,23 @@ class FrameResult:
         return {"frame": self.frame_index, "time": round(self.time, 3), "faces": [f.to_dict() for f in self.faces]}
 
     def csv_rows(self, classes) -> list[dict]:
-        return [{"frame": self.frame_index, "time": round(self.time, 3), "track_id": f.track_id,
-                 "x1": f.bbox[0], "y1": f.bbox[1], "x2": f.bbox[2], "y2": f.bbox[3], "score": round(f.score, 4),
-                 "emotion": f.emotion or "", "age_range": f.age_range or "", "age": _rounded(f.age),
-                 **{c: round(f.probabilities[c], 4) for c in classes}} for f in self.faces]
+        return [
+            {
+                "frame": self.frame_index,
+                "time": round(self.time, 3),
+                "track_id": f.track_id,
+                "x1": f.bbox[0],
+                "y1": f.bbox[1],
+                "x2": f.bbox[2],
+                "y2": f.bbox[3],
+                "score": round(f.score, 4),
+                "emotion": f.emotion or "",
+                "age_range": f.age_range or "",
+                "age": _rounded(f.age),
+                **{c: round(f.probabilities[c], 4) for c in classes},
+            }
+            for f in self.faces
+        ]
 
 
 def _rounded(age: float | None) -> float | str:
@@ -82,15 +95,24 @@ class ImageResult:
     faces: list[FaceResult] = field(default_factory=list)
     error: str | None = None
 
-    def with_threshold(self, threshold: float) -> "ImageResult":
+    def with_threshold(self, threshold: float) -> ImageResult:
         """The same faces, labelled only where the top probability reaches `threshold`."""
-        faces = [replace(f, emotion=max(f.probabilities, key=f.probabilities.get) if f.top_probability >= threshold else None)
-                 for f in self.faces]
+        faces = [
+            replace(
+                f, emotion=max(f.probabilities, key=f.probabilities.get) if f.top_probability >= threshold else None
+            )
+            for f in self.faces
+        ]
         return replace(self, threshold=threshold, faces=faces)
 
     def to_dict(self) -> dict:
-        result = {"file_name": self.file_name, "width": self.width, "height": self.height,
-                  "threshold": self.threshold, "faces": [face.to_dict() for face in self.faces]}
+        result = {
+            "file_name": self.file_name,
+            "width": self.width,
+            "height": self.height,
+            "threshold": self.threshold,
+            "faces": [face.to_dict() for face in self.faces],
+        }
         if self.error:
             result["error"] = self.error
         return result
@@ -100,7 +122,20 @@ class ImageResult:
         base = {"file_name": self.file_name, "width": self.width, "height": self.height}
         if not self.faces:
             return [{**base, "face_id": "", "error": self.error or "no face"}]
-        return [{**base, "face_id": f.face_id, "x1": f.bbox[0], "y1": f.bbox[1], "x2": f.bbox[2], "y2": f.bbox[3],
-                 "score": round(f.score, 4), "emotion": f.emotion or "", "age_range": f.age_range or "",
-                 "age": _rounded(f.age), **{c: round(f.probabilities[c], 4) for c in classes}, "error": ""}
-                for f in self.faces]
+        return [
+            {
+                **base,
+                "face_id": f.face_id,
+                "x1": f.bbox[0],
+                "y1": f.bbox[1],
+                "x2": f.bbox[2],
+                "y2": f.bbox[3],
+                "score": round(f.score, 4),
+                "emotion": f.emotion or "",
+                "age_range": f.age_range or "",
+                "age": _rounded(f.age),
+                **{c: round(f.probabilities[c], 4) for c in classes},
+                "error": "",
+            }
+            for f in self.faces
+        ]

@@ -20,15 +20,21 @@ def plot_timeline(result, path: str | Path, max_tracks: int = 6) -> Path:
     rows = max(len(tracks), 1)
     figure, axes = plt.subplots(rows, 1, figsize=(11, 2.2 * rows + 0.6), sharex=True, squeeze=False)
     for axis, track in zip(axes[:, 0], tracks):
-        points = [(frame.time, face) for frame in result.frames for face in frame.faces if face.track_id == track.track_id]
+        points = [
+            (frame.time, face) for frame in result.frames for face in frame.faces if face.track_id == track.track_id
+        ]
         times = [t for t, _ in points]
         for name in result.classes:
             colour = tuple(c / 255 for c in COLOURS.get(name, (128, 128, 128))[::-1])  # BGR -> RGB
             axis.plot(times, [face.probabilities[name] for _, face in points], label=name, color=colour, lw=1.4)
         axis.set_ylim(0, 1)
         axis.set_ylabel(f"track {track.track_id}")
-        axis.set_title(f"track {track.track_id}: {track.dominant_emotion or '?'} most of the time, "
-                       f"{track.first_seen:.1f}-{track.last_seen:.1f} s", fontsize=9, loc="left")
+        axis.set_title(
+            f"track {track.track_id}: {track.dominant_emotion or '?'} most of the time, "
+            f"{track.first_seen:.1f}-{track.last_seen:.1f} s",
+            fontsize=9,
+            loc="left",
+        )
         axis.grid(alpha=0.3)
     if not tracks:
         axes[0, 0].text(0.5, 0.5, "no faces found", ha="center", va="center")

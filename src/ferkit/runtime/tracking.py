@@ -37,8 +37,10 @@ class IouTracker:
     def update(self, boxes: list[tuple]) -> list[int]:
         self.step += 1
         self.tracks = [t for t in self.tracks if self.step - t.last_seen <= self.max_missed]
-        pairs = sorted(((box_iou(box, track.box), b, t) for b, box in enumerate(boxes) for t, track in enumerate(self.tracks)),
-                       reverse=True)
+        pairs = sorted(
+            ((box_iou(box, track.box), b, t) for b, box in enumerate(boxes) for t, track in enumerate(self.tracks)),
+            reverse=True,
+        )
         ids: list[int | None] = [None] * len(boxes)
         used = set()
         for overlap, b, t in pairs:
@@ -62,8 +64,9 @@ class Smoother:
 
     def __init__(self, strength: float = 0.0):
         if not 0 <= strength < 1:
-            raise FerkitError(f"--smooth must be at least 0 and below 1 (the share of the running value kept), "
-                              f"not {strength:g}")
+            raise FerkitError(
+                f"--smooth must be at least 0 and below 1 (the share of the running value kept), not {strength:g}"
+            )
         self.strength = strength
         self.state: dict[int, np.ndarray] = {}
 

@@ -33,9 +33,14 @@ class TrackSummary:
     shares: dict[str, float]  # share of the track's analysed frames spent in each emotion
 
     def to_dict(self) -> dict:
-        return {"track_id": self.track_id, "first_seen": round(self.first_seen, 3), "last_seen": round(self.last_seen, 3),
-                "frames": self.frames, "dominant_emotion": self.dominant_emotion,
-                "shares": {k: round(v, 4) for k, v in self.shares.items()}}
+        return {
+            "track_id": self.track_id,
+            "first_seen": round(self.first_seen, 3),
+            "last_seen": round(self.last_seen, 3),
+            "frames": self.frames,
+            "dominant_emotion": self.dominant_emotion,
+            "shares": {k: round(v, 4) for k, v in self.shares.items()},
+        }
 
 
 @dataclass
@@ -82,9 +87,16 @@ class VideoResult:
         return summaries
 
     def to_dict(self) -> dict:
-        result = {"source": self.source, "width": self.width, "height": self.height, "fps": self.fps,
-                  "frames_read": self.frames_read, "analysed_frames": self.analysed_frames,
-                  "tracks": [t.to_dict() for t in self.tracks()], "frames": [f.to_dict() for f in self.frames]}
+        result = {
+            "source": self.source,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "frames_read": self.frames_read,
+            "analysed_frames": self.analysed_frames,
+            "tracks": [t.to_dict() for t in self.tracks()],
+            "frames": [f.to_dict() for f in self.frames],
+        }
         if self.error:
             result["error"] = self.error
         return result
@@ -147,10 +159,18 @@ class FrameAnalyzer:
         return FrameResult(index, seconds, faces)
 
 
-def analyze_video(source: str | int, analyzer: Analyzer, *, every: int = 1, smooth: float = 0.0,
-                  annotated: str | None = None, csv_path: str | None = None, progress: bool = True,
-                  keep_frames: bool = True,
-                  on_frame: Callable[[np.ndarray, FrameResult | None, float], bool] | None = None) -> VideoResult:
+def analyze_video(
+    source: str | int,
+    analyzer: Analyzer,
+    *,
+    every: int = 1,
+    smooth: float = 0.0,
+    annotated: str | None = None,
+    csv_path: str | None = None,
+    progress: bool = True,
+    keep_frames: bool = True,
+    on_frame: Callable[[np.ndarray, FrameResult | None, float], bool] | None = None,
+) -> VideoResult:
     """Analyse every `every`-th frame. `on_frame(drawn_frame, result, fps)` may show the frame and returns
     False to stop (the webcam's `q`). Outputs written so far are kept when the stream breaks."""
     if every < 1:
@@ -193,8 +213,16 @@ def analyze_video(source: str | int, analyzer: Analyzer, *, every: int = 1, smoo
     return result
 
 
-def run_webcam(source: str | int, analyzer: Analyzer, *, window=None, record: str | None = None, every: int = 1,
-               smooth: float = 0.6, max_frames: int | None = None) -> VideoResult:
+def run_webcam(
+    source: str | int,
+    analyzer: Analyzer,
+    *,
+    window=None,
+    record: str | None = None,
+    every: int = 1,
+    smooth: float = 0.6,
+    max_frames: int | None = None,
+) -> VideoResult:
     """The same path as a video file, shown live with an FPS counter; `q` or Escape (or closing) quits."""
     from ferkit.runtime.window import draw_fps, open_window
 
@@ -208,8 +236,16 @@ def run_webcam(source: str | int, analyzer: Analyzer, *, window=None, record: st
         return keep_going and (max_frames is None or shown < max_frames)
 
     try:
-        return analyze_video(source, analyzer, every=every, smooth=smooth, annotated=record, progress=False,
-                             keep_frames=False, on_frame=show)
+        return analyze_video(
+            source,
+            analyzer,
+            every=every,
+            smooth=smooth,
+            annotated=record,
+            progress=False,
+            keep_frames=False,
+            on_frame=show,
+        )
     finally:
         window.close()
 
@@ -226,7 +262,20 @@ class _CsvRows:
 
     def __init__(self, path: str, classes):
         self.handle = open(path, "w", newline="")
-        columns = ["frame", "time", "track_id", "x1", "y1", "x2", "y2", "score", "emotion", "age_range", "age", *classes]
+        columns = [
+            "frame",
+            "time",
+            "track_id",
+            "x1",
+            "y1",
+            "x2",
+            "y2",
+            "score",
+            "emotion",
+            "age_range",
+            "age",
+            *classes,
+        ]
         self.writer = csv.DictWriter(self.handle, fieldnames=columns)
         self.writer.writeheader()
         self.classes = classes

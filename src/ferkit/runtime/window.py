@@ -69,6 +69,14 @@ def open_window(title: str = "ferkit"):
 
 def draw_fps(frame: np.ndarray, fps: float) -> np.ndarray:
     scale = max(frame.shape[0] / 720, 0.5)
-    cv2.putText(frame, f"{fps:.1f} FPS", (10, int(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (0, 255, 0),
-                max(int(2 * scale), 1), cv2.LINE_AA)
+    cv2.putText(
+        frame,
+        f"{fps:.1f} FPS",
+        (10, int(30 * scale)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.8 * scale,
+        (0, 255, 0),
+        max(int(2 * scale), 1),
+        cv2.LINE_AA,
+    )
     return frame

@@ -16,10 +16,10 @@ from fastapi import FastAPI, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
-from starlette.routing import Match
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.routing import Match
 
 from ferkit import __version__
 from ferkit.errors import FerkitError
@@ -47,22 +47,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(engine)
         app.state.engine = engine
         app.state.sessions = make_sessions(engine)
-        app.state.analyzers = AnalyzerPool(settings.model, settings.workers, max_waiting=settings.max_waiting,
-                                           max_waiting_bytes=settings.max_waiting_bytes,
-                                           wait_seconds=settings.wait_seconds, preload=settings.preload)
+        app.state.analyzers = AnalyzerPool(
+            settings.model,
+            settings.workers,
+            max_waiting=settings.max_waiting,
+            max_waiting_bytes=settings.max_waiting_bytes,
+            wait_seconds=settings.wait_seconds,
+            preload=settings.preload,
+        )
         # The readiness probe's own thread: it never queues behind uploads in the shared thread pool.
         app.state.probe_executor = ThreadPoolExecutor(1, thread_name_prefix="ferkit-probe")
         yield
         app.state.probe_executor.shutdown(wait=False)
         engine.dispose()
 
-    app = FastAPI(title="ferkit", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Facial emotion recognition: upload a photo, get every face with its probabilities.")
+    app = FastAPI(
+        title="ferkit",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Facial emotion recognition: upload a photo, get every face with its probabilities.",
+    )
     app.state.settings = settings
     app.add_middleware(Guard, settings=settings)
     if settings.cors_origins:  # outside the guard, so a refusal still carries the CORS headers a browser needs
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                           allow_headers=["*"])
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"], allow_headers=["*"]
+        )
     _add_error_handlers(app)
     _add_probes(app)
     _add_offline_docs(app)
@@ -83,8 +95,12 @@ def _add_options(app: FastAPI) -> None:
     @app.options("/{path:path}", include_in_schema=False)
     async def options(request: Request):
         routes = [route for route in request.app.routes if getattr(route, "path", None) != "/{path:path}"]
-        methods = {method for method in HTTP_METHODS for route in routes
-                   if route.matches({**request.scope, "method": method})[0] == Match.FULL}
+        methods = {
+            method
+            for method in HTTP_METHODS
+            for route in routes
+            if route.matches({**request.scope, "method": method})[0] == Match.FULL
+        }
         if not methods:
             return JSONResponse({"detail": "Not Found"}, status_code=404)
         return Response(status_code=204, headers={"Allow": ", ".join(sorted(methods | {"OPTIONS"}))})
@@ -99,8 +115,9 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceBusy)
     async def busy(_request: Request, error: ServiceBusy):
-        return JSONResponse({"detail": str(error)}, status_code=503,
-                            headers={"Retry-After": str(error.retry_after_seconds)})
+        return JSONResponse(
+            {"detail": str(error)}, status_code=503, headers={"Retry-After": str(error.retry_after_seconds)}
+        )
 
     @app.exception_handler(FerkitError)
     async def ferkit_error(_request: Request, error: FerkitError):
@@ -116,8 +133,11 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InterfaceError)
     async def database_down(_request: Request, error: Exception):
         log.warning("database error: %s", type(error).__name__)
-        return JSONResponse({"detail": "the database is not reachable; retry shortly"}, status_code=503,
-                            headers={"Retry-After": str(DATABASE_RETRY_SECONDS)})
+        return JSONResponse(
+            {"detail": "the database is not reachable; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
+        )
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, error: Exception):
@@ -139,11 +159,16 @@ def _add_probes(app: FastAPI) -> None:
     async def readyz(request: Request):
         loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(request.app.state.probe_executor, _ping,
-                                                        request.app.state.engine), READINESS_TIMEOUT_SECONDS)
+            await asyncio.wait_for(
+                loop.run_in_executor(request.app.state.probe_executor, _ping, request.app.state.engine),
+                READINESS_TIMEOUT_SECONDS,
+            )
         except Exception as error:  # any database failure means "not ready"
-            return JSONResponse({"detail": f"database not reachable: {type(error).__name__}"}, status_code=503,
-                                headers={"Retry-After": str(DATABASE_RETRY_SECONDS)})
+            return JSONResponse(
+                {"detail": f"database not reachable: {type(error).__name__}"},
+                status_code=503,
+                headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
+            )
         return {"status": "ready"}
 
 
@@ -158,10 +183,13 @@ def _add_offline_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def docs():
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="ferkit API",
-                                   swagger_favicon_url="/docs-assets/favicon.png",
-                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css")
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="ferkit API",
+            swagger_favicon_url="/docs-assets/favicon.png",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+        )
 
 
 def _ping(engine) -> None:

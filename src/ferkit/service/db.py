@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import (JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, TypeDecorator,
-                        create_engine, event)
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    TypeDecorator,
+    create_engine,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship, sessionmaker
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_public_id() -> str:
@@ -27,12 +37,12 @@ class UtcDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        return value.astimezone(timezone.utc) if value is not None and value.tzinfo else value
+        return value.astimezone(UTC) if value is not None and value.tzinfo else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -59,8 +69,9 @@ class Analysis(Base):
     # only by the one request that serves the image, never by a listing (raiseload makes a slip an error).
     image: Mapped[bytes] = deferred(mapped_column(LargeBinary), raiseload=True)
     annotated: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True), raiseload=True)
-    faces: Mapped[list["FaceRow"]] = relationship(back_populates="analysis", cascade="all, delete-orphan",
-                                                  order_by="FaceRow.face_id", lazy="selectin")
+    faces: Mapped[list[FaceRow]] = relationship(
+        back_populates="analysis", cascade="all, delete-orphan", order_by="FaceRow.face_id", lazy="selectin"
+    )
 
 
 class FaceRow(Base):

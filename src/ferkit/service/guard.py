@@ -18,14 +18,21 @@ from ferkit.service.uploads import human_bytes
 access_logger = logging.getLogger("ferkit.access")
 # The page loads only its own script, style and images (and blob: images drawn from fetched bytes); nothing
 # inline runs, so a string that slips into the page as markup still cannot execute.
-PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-               "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-               "form-action 'self'; frame-ancestors 'none'")
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 # Swagger UI starts itself with an inline script; that page shows the schema, never stored data.
 DOCS_POLICY = PAGE_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
-    "style-src 'self'", "style-src 'self' 'unsafe-inline'")
-SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
-                    "referrer-policy": "no-referrer", "cross-origin-resource-policy": "same-origin"}
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-resource-policy": "same-origin",
+}
 SAFE_METHODS = {"GET", "HEAD"}
 
 
@@ -130,6 +137,11 @@ def _log_request(scope: Scope, status: int, seconds: float) -> None:
     """One JSON line: no query string, no header, no body, so neither keys nor image data reach the log."""
     route = scope.get("route")
     state = scope.get("state") or {}
-    line = {"method": scope["method"], "route": getattr(route, "path", scope["path"] if status != 404 else None),
-            "status": status, "ms": round(seconds * 1000, 1), "analysis": state.get("analysis_id")}
+    line = {
+        "method": scope["method"],
+        "route": getattr(route, "path", scope["path"] if status != 404 else None),
+        "status": status,
+        "ms": round(seconds * 1000, 1),
+        "analysis": state.get("analysis_id"),
+    }
     access_logger.info(json.dumps(line))

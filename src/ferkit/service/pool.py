@@ -27,8 +27,16 @@ class AnalyzerPool:
     """`workers` analysis slots shared by every detector; each detector's analyzers are loaded once, under a lock,
     at start (`preload`) or on first use, and all of them share one emotion model and one age model."""
 
-    def __init__(self, model: str | None, workers: int, *, max_waiting: int = 64, max_waiting_bytes: int = 256 << 20,
-                 wait_seconds: float = 30.0, preload: tuple[str, ...] = ("yunet",)):
+    def __init__(
+        self,
+        model: str | None,
+        workers: int,
+        *,
+        max_waiting: int = 64,
+        max_waiting_bytes: int = 256 << 20,
+        wait_seconds: float = 30.0,
+        preload: tuple[str, ...] = ("yunet",),
+    ):
         self.recognizer = load_emotion_model(emotion_model_path(model), threads=1)
         self.age_estimator = AgeEstimator(AGE_MODEL, threads=1) if AGE_MODEL.is_file() else None
         meta = self.recognizer.meta
@@ -65,8 +73,11 @@ class AnalyzerPool:
         """A place in line, taken before an upload is read into memory: refused at once (ServiceBusy) when
         `max_waiting` requests or `max_waiting_bytes` of uploads are already in line."""
         with self._count_lock:
-            if (self._queued >= self.workers + self.max_waiting
-                    or self._queued and self._queued_bytes + upload_bytes > self.max_waiting_bytes):
+            if (
+                self._queued >= self.workers + self.max_waiting
+                or self._queued
+                and self._queued_bytes + upload_bytes > self.max_waiting_bytes
+            ):
                 raise ServiceBusy(f"the service is busy ({self._queued} requests in line); retry shortly")
             self._queued += 1
             self._queued_bytes += upload_bytes

@@ -26,8 +26,9 @@ from ferkit.service.uploads import Upload, check_upload, clean_file_name
 
 # Documents the key in the OpenAPI schema (Swagger's "Authorize") of a server that has one (app.py includes it
 # then); guard.py enforces it, before the body is read.
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
-                              description="needed on every /api/v1 route when the server has a key")
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="needed on every /api/v1 route when the server has a key"
+)
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
 DetectorName = Literal[tuple(list_detectors())]  # type: ignore[valid-type]  # the runtime's names, not a copy
 IMAGE_CACHE_SECONDS = 86_400  # an analysis never changes; a deleted one answers 404 once the cache expires
@@ -45,33 +46,59 @@ def session(request: Request):
 
 Db = Annotated[Session, Depends(session)]
 AnalysisId = Annotated[uuid.UUID, FastApiPath(description="the analysis's id, as returned when it was made")]
-IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=128, description=(
-    "a client's key for this upload: retrying with the same key returns the analysis it first made"))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=128,
+        description=("a client's key for this upload: retrying with the same key returns the analysis it first made"),
+    ),
+]
 
 
-@router.post("/analyses", status_code=201, response_model=AnalysisOut,
-             responses={**errors(400, 409, 413, 415), 200: {"model": AnalysisOut,
-                                                                 "description": "made earlier with this Idempotency-Key"}})
-def create_analysis(request: Request, response: Response, db: Db,
-                    file: Annotated[UploadFile, File(description="a photo")],
-                    threshold: Annotated[float, Form(ge=0, le=1)] = 0.0,
-                    detector: Annotated[DetectorName, Form()] = "yunet",
-                    idempotency_key: IdempotencyKey = None) -> AnalysisOut:
+@router.post(
+    "/analyses",
+    status_code=201,
+    response_model=AnalysisOut,
+    responses={
+        **errors(400, 409, 413, 415),
+        200: {"model": AnalysisOut, "description": "made earlier with this Idempotency-Key"},
+    },
+)
+def create_analysis(
+    request: Request,
+    response: Response,
+    db: Db,
+    file: Annotated[UploadFile, File(description="a photo")],
+    threshold: Annotated[float, Form(ge=0, le=1)] = 0.0,
+    detector: Annotated[DetectorName, Form()] = "yunet",
+    idempotency_key: IdempotencyKey = None,
+) -> AnalysisOut:
     settings = request.app.state.settings
     pool = request.app.state.analyzers
     with pool.admitted(_declared_size(request, settings.max_body_bytes)):
-        upload = check_upload(file.file.read(settings.max_upload_bytes + 1), settings.max_upload_bytes,
-                              settings.max_pixels)
+        upload = check_upload(
+            file.file.read(settings.max_upload_bytes + 1), settings.max_upload_bytes, settings.max_pixels
+        )
         earlier = _earlier_upload(db, idempotency_key, upload)
         if earlier is not None:
             response.status_code = 200
             return _out(earlier)
         with pool.borrow(detector) as analyzer:  # decoded only here: at most `workers` decoded photos at once
             result = analyzer.analyze(upload.decode(), clean_file_name(file.filename)).with_threshold(threshold)
-    row = Analysis(file_name=result.file_name, sha256=upload.sha256, content_type=upload.content_type, width=result.width,
-                   height=result.height, detector=detector, model_version=pool.model_version, threshold=threshold,
-                   image=upload.data, idempotency_key=idempotency_key,
-                   faces=[_face_row(face) for face in result.faces])
+    row = Analysis(
+        file_name=result.file_name,
+        sha256=upload.sha256,
+        content_type=upload.content_type,
+        width=result.width,
+        height=result.height,
+        detector=detector,
+        model_version=pool.model_version,
+        threshold=threshold,
+        image=upload.data,
+        idempotency_key=idempotency_key,
+        faces=[_face_row(face) for face in result.faces],
+    )
     try:
         with db.begin():  # the analysis and all its faces, or nothing
             db.add(row)
@@ -87,11 +114,16 @@ def create_analysis(request: Request, response: Response, db: Db,
 
 
 @router.get("/analyses", response_model=AnalysisPage, responses=errors())
-def list_analyses(db: Db, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-                  per_page: Annotated[int, Query(ge=1, le=100)] = 20) -> AnalysisPage:
+def list_analyses(
+    db: Db, page: Annotated[int, Query(ge=1, le=1_000_000)] = 1, per_page: Annotated[int, Query(ge=1, le=100)] = 20
+) -> AnalysisPage:
     total = db.scalar(select(func.count()).select_from(Analysis))
-    rows = db.scalars(select(Analysis).order_by(Analysis.created_at.desc(), Analysis.id.desc())
-                      .offset((page - 1) * per_page).limit(per_page)).all()
+    rows = db.scalars(
+        select(Analysis)
+        .order_by(Analysis.created_at.desc(), Analysis.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
     return AnalysisPage(items=[_out(row) for row in rows], total=total or 0, page=page, per_page=per_page)
 
 
@@ -101,10 +133,17 @@ def get_analysis(request: Request, analysis_id: AnalysisId, db: Db) -> AnalysisO
     return _out(_find(db, analysis_id))
 
 
-@router.get("/analyses/{analysis_id}/image", response_class=Response,
-            responses={**errors(404), 200: {"content": {"image/jpeg": {}}}, 304: {"description": "not modified"}})
-def get_annotated_image(request: Request, analysis_id: AnalysisId, db: Db,
-                        if_none_match: Annotated[str | None, Header(max_length=256)] = None) -> Response:
+@router.get(
+    "/analyses/{analysis_id}/image",
+    response_class=Response,
+    responses={**errors(404), 200: {"content": {"image/jpeg": {}}}, 304: {"description": "not modified"}},
+)
+def get_annotated_image(
+    request: Request,
+    analysis_id: AnalysisId,
+    db: Db,
+    if_none_match: Annotated[str | None, Header(max_length=256)] = None,
+) -> Response:
     """The photo with its boxes and labels, drawn on first request and kept: an analysis never changes."""
     request.state.analysis_id = str(analysis_id)
     etag = f'"{analysis_id}"'
@@ -165,19 +204,44 @@ def _earlier_upload(db: Session, idempotency_key: str | None, upload: Upload) ->
 
 def _face_row(face: FaceResult) -> FaceRow:
     x1, y1, x2, y2 = (int(v) for v in face.bbox)
-    return FaceRow(face_id=face.face_id, x1=x1, y1=y1, x2=x2, y2=y2, score=float(face.score), emotion=face.emotion,
-                   probabilities={k: float(v) for k, v in face.probabilities.items()}, age_range=face.age_range,
-                   age=face.age)
+    return FaceRow(
+        face_id=face.face_id,
+        x1=x1,
+        y1=y1,
+        x2=x2,
+        y2=y2,
+        score=float(face.score),
+        emotion=face.emotion,
+        probabilities={k: float(v) for k, v in face.probabilities.items()},
+        age_range=face.age_range,
+        age=face.age,
+    )
 
 
 def _face_result(row: FaceRow) -> FaceResult:
-    return FaceResult(row.face_id, (row.x1, row.y1, row.x2, row.y2), row.score, dict(row.probabilities), row.emotion,
-                      row.age_range, row.age)
+    return FaceResult(
+        row.face_id,
+        (row.x1, row.y1, row.x2, row.y2),
+        row.score,
+        dict(row.probabilities),
+        row.emotion,
+        row.age_range,
+        row.age,
+    )
 
 
 def _out(row: Analysis) -> AnalysisOut:
     image = ImageResult(row.file_name, row.width, row.height, row.threshold, [_face_result(f) for f in row.faces])
-    return AnalysisOut(id=row.public_id, created_at=row.created_at, file_name=row.file_name, sha256=row.sha256,
-                       width=row.width, height=row.height, detector=row.detector, model_version=row.model_version,
-                       threshold=row.threshold, image_url=f"/api/v1/analyses/{row.public_id}/image",
-                       faces=image.to_dict()["faces"])
+    return AnalysisOut(
+        id=row.public_id,
+        created_at=row.created_at,
+        file_name=row.file_name,
+        sha256=row.sha256,
+        width=row.width,
+        height=row.height,
+        detector=row.detector,
+        model_version=row.model_version,
+        threshold=row.threshold,
+        image_url=f"/api/v1/analyses/{row.public_id}/image",
+        faces=image.to_dict()["faces"],
+    )

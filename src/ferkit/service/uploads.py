@@ -15,8 +15,13 @@ from ferkit.errors import FerkitError
 from ferkit.runtime.images import decode_image
 
 # File signatures of the formats OpenCV decodes here.
-SIGNATURES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png", b"BM": "image/bmp",
-              b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff"}
+SIGNATURES = {
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"BM": "image/bmp",
+    b"II*\x00": "image/tiff",
+    b"MM\x00*": "image/tiff",
+}
 MAX_NAME_CHARACTERS = 255
 
 

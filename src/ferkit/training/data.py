@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ferkit.config import DataConfig
 from ferkit.data import FerStore
 from ferkit.data.faces import resize_faces
 from ferkit.errors import ConfigError
@@ -47,8 +46,9 @@ class Teacher:
         return torch.softmax(logits, dim=1)
 
 
-def split_tensors(store: FerStore, splits: list[str], label_mode: str, image_size: int, limit: int = 0,
-                  teacher: Teacher | None = None) -> SplitTensors:
+def split_tensors(
+    store: FerStore, splits: list[str], label_mode: str, image_size: int, limit: int = 0, teacher: Teacher | None = None
+) -> SplitTensors:
     if teacher is not None:
         if label_mode in ("multitarget", "age"):
             raise ConfigError(f"data.teacher blends class distributions; label mode {label_mode!r} has none to blend")

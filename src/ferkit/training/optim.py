@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import torch
 
 from ferkit.config import OptimConfig, ScheduleConfig
@@ -73,11 +72,15 @@ def _warmup(optimizer, config: ScheduleConfig, steps_per_epoch: int, after):
 
 def _cosine(optimizer, c, epochs, steps):
     total = max((epochs - c.warmup_epochs) * steps, 1)
-    return Schedule(_warmup(optimizer, c, steps, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total, c.min_lr)), "step")
+    return Schedule(
+        _warmup(optimizer, c, steps, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total, c.min_lr)), "step"
+    )
 
 
 def _cosine_restarts(optimizer, c, epochs, steps):
-    after = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, c.restart_epochs * steps, T_mult=2, eta_min=c.min_lr)
+    after = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+        optimizer, c.restart_epochs * steps, T_mult=2, eta_min=c.min_lr
+    )
     return Schedule(_warmup(optimizer, c, steps, after), "step")
 
 
@@ -92,7 +95,9 @@ def _step(optimizer, c, epochs, steps):
 
 def _plateau(optimizer, c, epochs, steps):
     # mode="max": the schedule watches validation accuracy, as Khaireddin & Chen do.
-    return Schedule(torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max", c.factor, c.patience, min_lr=c.min_lr), "epoch")
+    return Schedule(
+        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max", c.factor, c.patience, min_lr=c.min_lr), "epoch"
+    )
 
 
 SCHEDULERS = {

@@ -15,8 +15,9 @@ from ferkit.config import Config
 from ferkit.training.trainer import train
 
 
-def run_sweep(config: Config, optimizers: list[str], schedulers: list[str], out_dir: str | Path,
-              progress: bool = False) -> list[dict]:
+def run_sweep(
+    config: Config, optimizers: list[str], schedulers: list[str], out_dir: str | Path, progress: bool = False
+) -> list[dict]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -29,14 +30,16 @@ def run_sweep(config: Config, optimizers: list[str], schedulers: list[str], out_
         print(f"== {cell.train.name}{' (resuming)' if resume else ''}", flush=True)
         result = train(cell, resume=resume, progress=progress, final_report=False)
         history = _read_metrics(run_dir / "metrics.csv")
-        rows.append({
-            "optimizer": optimizer,
-            "scheduler": scheduler,
-            "best_val_acc": result.best_val_acc,
-            "best_epoch": result.best_epoch,
-            "final_train_loss": float(history[-1]["train_loss"]),
-            "seconds": sum(float(r["seconds"]) for r in history),
-        })
+        rows.append(
+            {
+                "optimizer": optimizer,
+                "scheduler": scheduler,
+                "best_val_acc": result.best_val_acc,
+                "best_epoch": result.best_epoch,
+                "final_train_loss": float(history[-1]["train_loss"]),
+                "seconds": sum(float(r["seconds"]) for r in history),
+            }
+        )
     _write_results(rows, out_dir / "results.csv")
     plot_sweep(out_dir, rows)
     return rows
@@ -57,8 +60,10 @@ def _write_results(rows: list[dict], path: Path) -> None:
 def format_results(rows: list[dict]) -> str:
     lines = [f"{'optimizer':<14}{'scheduler':<17}{'best val acc':>13}{'epoch':>7}{'train loss':>12}{'minutes':>9}"]
     for row in sorted(rows, key=lambda r: -r["best_val_acc"]):
-        lines.append(f"{row['optimizer']:<14}{row['scheduler']:<17}{row['best_val_acc']:>13.4f}{row['best_epoch']:>7}"
-                     f"{row['final_train_loss']:>12.4f}{row['seconds'] / 60:>9.1f}")
+        lines.append(
+            f"{row['optimizer']:<14}{row['scheduler']:<17}{row['best_val_acc']:>13.4f}{row['best_epoch']:>7}"
+            f"{row['final_train_loss']:>12.4f}{row['seconds'] / 60:>9.1f}"
+        )
     return "\n".join(lines)
 
 

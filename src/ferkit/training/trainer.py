@@ -54,8 +54,14 @@ class Trainer:
         store = load_store(config.data.store)
         self.spec = get_spec(config.model.name)
         self.classes = list(store.classes)
-        self.train_data = split_tensors(store, config.data.train_splits, config.data.label_mode, self.spec.image_size,
-                                        config.data.limit, _teacher(config, store))
+        self.train_data = split_tensors(
+            store,
+            config.data.train_splits,
+            config.data.label_mode,
+            self.spec.image_size,
+            config.data.limit,
+            _teacher(config, store),
+        )
         self.val_data = split_tensors(store, [config.data.val_split], "majority", self.spec.image_size)
         # Age models are chosen by mean absolute error (years); emotion models by accuracy.
         self.is_age = store.label_set == "age"
@@ -65,8 +71,14 @@ class Trainer:
             "model_kwargs": _model_kwargs(config),
             "classes": self.classes,
             "label_set": store.label_set,
-            "preprocessing": {"image_size": self.spec.image_size, "input_size": self.spec.input_size,
-                              "equalize": bool(store.equalized), "mean": mean, "std": std, "grayscale": True},
+            "preprocessing": {
+                "image_size": self.spec.image_size,
+                "input_size": self.spec.input_size,
+                "equalize": bool(store.equalized),
+                "mean": mean,
+                "std": std,
+                "grayscale": True,
+            },
             "data_hash": store.data_hash(),
         }
         self.model = create_model(config.model.name, len(self.classes), **_model_kwargs(config))
@@ -79,7 +91,9 @@ class Trainer:
         self.optimizer = create_optimizer(self.model, config.optim)
         self.steps_per_epoch = max(len(self.train_data) // train_cfg.batch_size, 1)
         self.schedule = create_schedule(self.optimizer, config.schedule, train_cfg.epochs, self.steps_per_epoch)
-        self.class_weights = inverse_frequency_weights(self.train_data.labels, len(self.classes)) if train_cfg.class_weights else None
+        self.class_weights = (
+            inverse_frequency_weights(self.train_data.labels, len(self.classes)) if train_cfg.class_weights else None
+        )
         self.epoch, self.best_val_acc, self.best_epoch = 0, -float("inf"), 0  # best_val_acc: the selection score
 
     # --- state -------------------------------------------------------------------------------------
@@ -113,9 +127,11 @@ class Trainer:
         batch_size = config.train.batch_size
         total_loss, correct, seen = 0.0, 0, 0
         show = self.show_progress and self.rank == 0
-        progress = Progress(self.steps_per_epoch, f"epoch {self.epoch + 1}/{config.train.epochs}", "batch") if show else None
+        progress = (
+            Progress(self.steps_per_epoch, f"epoch {self.epoch + 1}/{config.train.epochs}", "batch") if show else None
+        )
         for step in range(self.steps_per_epoch):
-            index = order[step * batch_size:(step + 1) * batch_size]
+            index = order[step * batch_size : (step + 1) * batch_size]
             images, targets = self._augment(data.images[index], self._targets(data, index))
             if self.world_size > 1:
                 # Every rank draws the whole global batch, so all ranks' RNG stay in step (exact resume),
@@ -150,8 +166,15 @@ class Trainer:
     def _augment(self, images_uint8: torch.Tensor, targets: torch.Tensor):
         aug = self.config.augment
         images = normalise(images_uint8, self.meta["preprocessing"])
-        images = random_affine_crop(images, self.spec.input_size, self.generator, flip=aug.flip,
-                                    rotate=aug.rotate, zoom=aug.zoom, shift=aug.shift)
+        images = random_affine_crop(
+            images,
+            self.spec.input_size,
+            self.generator,
+            flip=aug.flip,
+            rotate=aug.rotate,
+            zoom=aug.zoom,
+            shift=aug.shift,
+        )
         images = random_erase(images, aug.erase, self.generator)
         images, targets = mix_batch(images, targets, self.generator, aug.mixup, aug.cutmix)
         if self.config.train.channels_last:
@@ -166,8 +189,13 @@ class Trainer:
     def validate(self) -> tuple[float, float, float | None]:
         """Validation loss, accuracy, and for age models the mean absolute error of the expected age."""
         probabilities = predict_probabilities(
-            self.forward, self.val_data.images, self.meta["preprocessing"], ten_crops=self.config.train.ten_crop,
-            bf16=self.bf16, channels_last=self.config.train.channels_last)
+            self.forward,
+            self.val_data.images,
+            self.meta["preprocessing"],
+            ten_crops=self.config.train.ten_crop,
+            bf16=self.bf16,
+            channels_last=self.config.train.channels_last,
+        )
         labels = self.val_data.labels
         loss = float(torch.nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-8)), labels))
         accuracy = float((probabilities.argmax(1) == labels).float().mean())
@@ -184,7 +212,9 @@ class Trainer:
         metrics_path = self.run_dir / "metrics.csv"
         if self.rank == 0:
             _truncate_metrics(metrics_path, self.epoch)
-        last_epoch = self.config.train.epochs if stop_after is None else min(self.epoch + stop_after, self.config.train.epochs)
+        last_epoch = (
+            self.config.train.epochs if stop_after is None else min(self.epoch + stop_after, self.config.train.epochs)
+        )
         while self.epoch < last_epoch:
             started = time.perf_counter()
             train_loss, train_acc = self.train_epoch()
@@ -210,15 +240,27 @@ class Trainer:
         if improved or not self.select_best:
             ckpt.save_checkpoint(state, self.run_dir / "best.pt")
         remaining = (self.config.train.epochs - self.epoch) * row[-1]
-        print(f"epoch {self.epoch}/{self.config.train.epochs} train loss {train_loss:.4f} acc {train_acc:.4f} | "
-              f"val loss {val_loss:.4f} acc {val_acc:.4f}{f' MAE {val_mae:.2f}' if val_mae is not None else ''}"
-              f"{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s "
-              f"| ETA {remaining / 3600:.1f} h", flush=True)
-        _plot_curves_quietly(metrics_path, self.run_dir / "curves.png", f"{self.config.model.name} ({self.run_dir.name})")
+        print(
+            f"epoch {self.epoch}/{self.config.train.epochs} train loss {train_loss:.4f} acc {train_acc:.4f} | "
+            f"val loss {val_loss:.4f} acc {val_acc:.4f}{f' MAE {val_mae:.2f}' if val_mae is not None else ''}"
+            f"{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s "
+            f"| ETA {remaining / 3600:.1f} h",
+            flush=True,
+        )
+        _plot_curves_quietly(
+            metrics_path, self.run_dir / "curves.png", f"{self.config.model.name} ({self.run_dir.name})"
+        )
 
 
-def train(config: Config, *, resume: str | Path | None = None, finetune: str | Path | None = None,
-          progress: bool = True, final_report: bool = True, stop_after: int | None = None) -> RunResult:
+def train(
+    config: Config,
+    *,
+    resume: str | Path | None = None,
+    finetune: str | Path | None = None,
+    progress: bool = True,
+    final_report: bool = True,
+    stop_after: int | None = None,
+) -> RunResult:
     """Train a model; `resume` continues a run folder where it stopped, `finetune` starts from a checkpoint.
 
     `stop_after` ends this call after that many epochs, leaving a run to resume (sessions have time limits).
@@ -244,6 +286,11 @@ def train(config: Config, *, resume: str | Path | None = None, finetune: str | P
     if state is not None:
         trainer.load_state(state)
         print(f"resuming {run_dir} after epoch {trainer.epoch}", flush=True)
+        if trainer.select_best and not (run_dir / "best.pt").exists():
+            # A run's committed state is last.pt alone (no best.pt copies in the repository): the best epoch is
+            # then chosen among the epochs from here on, and metrics.csv keeps the earlier ones' scores.
+            print(f"no best.pt beside last.pt: the best epoch is chosen from epoch {trainer.epoch + 1} on", flush=True)
+            trainer.best_val_acc, trainer.best_epoch = -float("inf"), trainer.epoch
     elif source is not None:
         _start_from(trainer, source)
     result = trainer.fit(stop_after)
@@ -260,8 +307,9 @@ def _teacher(config: Config, store) -> Teacher | None:
         return None
     from ferkit.evaluation.teacher import read_teacher_targets
 
-    return Teacher(read_teacher_targets(config.data.teacher, store), config.data.teacher_weight,
-                   config.data.teacher_temperature)
+    return Teacher(
+        read_teacher_targets(config.data.teacher, store), config.data.teacher_weight, config.data.teacher_temperature
+    )
 
 
 def _source_checkpoint(config: Config, path: str | Path) -> dict:

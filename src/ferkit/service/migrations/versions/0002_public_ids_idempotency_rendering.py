@@ -6,6 +6,7 @@ Create Date: 2026-12-03
 
 Analyses made before this migration get a random public id each; their sequential ids stop being shown.
 """
+
 import uuid
 
 import sqlalchemy as sa
