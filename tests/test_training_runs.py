@@ -475,8 +475,9 @@ def test_distillation_from_a_teacher_file(tiny_store, tmp_path, capsys):
 
 
 def test_resume_from_last_pt_alone_chooses_the_best_from_then_on(tiny_store, tmp_path, capsys):
-    config = Config.load(None, [*FAST, f"data.store={tiny_store}", "train.epochs=2", f"train.out_dir={tmp_path}",
-                                "train.name=alone"])
+    config = Config.load(
+        None, [*FAST, f"data.store={tiny_store}", "train.epochs=2", f"train.out_dir={tmp_path}", "train.name=alone"]
+    )
     train(config, progress=False, final_report=False, stop_after=1)
     run = tmp_path / "alone"
     (run / "best.pt").unlink()  # as committed: one resumable file per run
