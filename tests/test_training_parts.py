@@ -8,7 +8,14 @@ import pytest
 torch = pytest.importorskip("torch", reason="training needs the train extra (torch)")
 
 from ferkit.config import Config, OptimConfig, ScheduleConfig  # noqa: E402
-from ferkit.data.augment import center_crop, mix_batch, random_affine_crop, random_erase, ten_crop  # noqa: E402
+from ferkit.data.augment import (  # noqa: E402
+    center_crop,
+    mix_batch,
+    random_affine_crop,
+    random_degrade,
+    random_erase,
+    ten_crop,
+)
 from ferkit.errors import ConfigError  # noqa: E402
 from ferkit.training.losses import multi_target_loss, sample_targets, soft_cross_entropy  # noqa: E402
 from ferkit.training.optim import OPTIMIZERS, SCHEDULERS, create_optimizer, create_schedule, current_lr  # noqa: E402
@@ -183,3 +190,23 @@ def test_every_recipe_is_a_valid_config_for_a_registered_model(recipe):
     config = Config.load(recipe)
     assert config.model.name in list_models() and config.optim.name in OPTIMIZERS and config.schedule.name in SCHEDULERS
     assert config.data.val_split not in config.data.train_splits, "the release recipes select on a held-out split"
+
+
+def test_degradations_blur_and_shrink_the_chosen_share():
+    generator = torch.Generator().manual_seed(0)
+    checkers = (torch.arange(40).view(1, 40) + torch.arange(40).view(40, 1)) % 2
+    images = checkers.float().expand(64, 1, 40, 40).clone()
+    assert torch.equal(random_degrade(images, generator), images)  # both off: untouched, no random draws
+    blurred = random_degrade(images, generator, blur=1.0)
+    shrunk = random_degrade(images, generator, low_res=1.0)
+    for changed in (blurred, shrunk):
+        assert changed.shape == images.shape
+        # Fine detail is what goes: every image changes, and on average most of the one-pixel checkerboard is gone
+        # (a shrink by one pixel, 40 -> 39, changes little: the side is drawn uniformly).
+        change = (changed - images).abs().mean(dim=(1, 2, 3))
+        assert (change > 0.01).all() and change.mean() > 0.3
+    flat = torch.full((8, 1, 40, 40), 0.3)
+    assert torch.allclose(random_degrade(flat, generator, blur=1.0, low_res=1.0), flat, atol=1e-5)  # means kept
+    half = random_degrade(images, generator, blur=0.5)
+    untouched = (half == images).flatten(1).all(1).float().mean()
+    assert 0.25 < untouched < 0.75

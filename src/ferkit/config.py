@@ -50,6 +50,9 @@ class AugmentConfig:
     erase: float = 0.5  # probability of random erasing per image
     mixup: float = 0.0  # Beta(alpha, alpha) mixing; 0 turns it off
     cutmix: float = 0.0
+    # Web-photo degradations (bench/bench_robustness.py: blur and small faces cost most): share of images.
+    blur: float = 0.0  # Gaussian blur, sigma uniform in 0.3..1.5 pixels
+    low_res: float = 0.0  # shrunk to a side of 16..input size, then scaled back up
 
 
 @dataclass

@@ -63,6 +63,53 @@ def random_erase(
     return images
 
 
+def random_degrade(
+    images: torch.Tensor, generator: torch.Generator, *, blur=0.0, low_res=0.0, max_sigma=1.5, min_side=16
+) -> torch.Tensor:
+    """What web photos do to faces, measured as the largest losses by bench/bench_robustness.py: a share `blur`
+    of the images gets a Gaussian blur (sigma uniform in 0.3..max_sigma), a share `low_res` is shrunk to a side
+    in min_side..size and brought back (a small face scaled up). Both are linear, so they act the same on
+    normalised pixels as on raw ones."""
+    if blur:
+        images = _blur_some(images, blur, max_sigma, generator)
+    if low_res:
+        images = _shrink_some(images, low_res, min_side, generator)
+    return images
+
+
+def _blur_some(images: torch.Tensor, probability: float, max_sigma: float, generator: torch.Generator) -> torch.Tensor:
+    chosen = torch.nonzero(torch.rand(images.shape[0], generator=generator) < probability).flatten()
+    if len(chosen) == 0:
+        return images
+    sigma = torch.rand(len(chosen), generator=generator) * (max_sigma - 0.3) + 0.3
+    radius = math.ceil(3 * max_sigma)
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel_1d = torch.exp(-0.5 * (offsets[None, :] / sigma[:, None]) ** 2)
+    kernel_1d = kernel_1d / kernel_1d.sum(dim=1, keepdim=True)
+    channels = images.shape[1]
+    # One kernel per chosen image (and channel): a grouped convolution, rows then columns.
+    rows = kernel_1d.repeat_interleave(channels, 0).view(-1, 1, 1, 2 * radius + 1)
+    selected = images[chosen].reshape(1, -1, *images.shape[-2:])
+    padded = F.pad(selected, (radius, radius, radius, radius), mode="reflect")
+    blurred = F.conv2d(F.conv2d(padded, rows, groups=rows.shape[0]), rows.transpose(2, 3), groups=rows.shape[0])
+    images = images.clone()
+    images[chosen] = blurred.view(len(chosen), channels, *images.shape[-2:])
+    return images
+
+
+def _shrink_some(images: torch.Tensor, probability: float, min_side: int, generator: torch.Generator) -> torch.Tensor:
+    size = images.shape[-1]
+    chosen = torch.nonzero(torch.rand(images.shape[0], generator=generator) < probability).flatten()
+    if len(chosen) == 0 or min_side >= size:
+        return images
+    sides = torch.randint(min_side, size, (len(chosen),), generator=generator)
+    images = images.clone()
+    for index, side in zip(chosen.tolist(), sides.tolist()):
+        small = F.interpolate(images[index : index + 1], size=(side, side), mode="area")
+        images[index] = F.interpolate(small, size=images.shape[-2:], mode="bilinear", align_corners=False)[0]
+    return images
+
+
 def mix_batch(images: torch.Tensor, targets: torch.Tensor, generator: torch.Generator, mixup=0.0, cutmix=0.0):
     """Mixup (Zhang et al.) or CutMix (Yun et al.), chosen at random when both are on; targets are distributions."""
     if not mixup and not cutmix:

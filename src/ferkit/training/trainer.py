@@ -20,7 +20,7 @@ import torch
 
 from ferkit.config import Config
 from ferkit.data import load_store
-from ferkit.data.augment import mix_batch, random_affine_crop, random_erase
+from ferkit.data.augment import mix_batch, random_affine_crop, random_degrade, random_erase
 from ferkit.errors import ConfigError, FerkitError
 from ferkit.evaluation.predict import normalise, predict_probabilities
 from ferkit.models import create_model, get_spec
@@ -175,6 +175,7 @@ class Trainer:
             zoom=aug.zoom,
             shift=aug.shift,
         )
+        images = random_degrade(images, self.generator, blur=aug.blur, low_res=aug.low_res)
         images = random_erase(images, aug.erase, self.generator)
         images, targets = mix_batch(images, targets, self.generator, aug.mixup, aug.cutmix)
         if self.config.train.channels_last:
