@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 
 from ferkit.data import load_store
-from ferkit.evaluation.predict import CheckpointPredictor
 from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.training.predict import CheckpointPredictor
 
 
 def main() -> None:

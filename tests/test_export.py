@@ -12,9 +12,9 @@ pytest.importorskip("onnxruntime", reason="the runtime needs onnxruntime")
 from ferkit.cli import main  # noqa: E402
 from ferkit.config import Config  # noqa: E402
 from ferkit.data import load_store  # noqa: E402
-from ferkit.evaluation.predict import CheckpointPredictor  # noqa: E402
 from ferkit.export.onnx import export_onnx, read_metadata  # noqa: E402
 from ferkit.runtime.recognizer import EmotionRecognizer  # noqa: E402
+from ferkit.training.predict import CheckpointPredictor  # noqa: E402
 from ferkit.training.trainer import train  # noqa: E402
 
 

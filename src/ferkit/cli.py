@@ -145,7 +145,7 @@ def load_predictor(path: str):
 
     if Path(path).suffix in MODEL_SUFFIXES or path in EMOTION_MODELS:
         return load_emotion_model(path)
-    from ferkit.evaluation.predict import CheckpointPredictor
+    from ferkit.training.predict import CheckpointPredictor
 
     return CheckpointPredictor(path)
 

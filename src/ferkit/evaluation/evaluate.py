@@ -1,12 +1,12 @@
 """Evaluate a model on a store split: accuracy, per-class recall, macro-F1, confusion matrix, speed.
 
-A model is anything with `classes` and `predict_prepared(faces, ten_crop)`: a torch checkpoint
-(CheckpointPredictor) or the runtime's ONNX EmotionRecognizer, so both are measured the same way.
+A model is anything with `classes`, `preprocessing` and `predict_prepared(faces, ten_crop)`: a torch checkpoint
+(training.predict.CheckpointPredictor) or the runtime's ONNX EmotionRecognizer, so both are measured the same
+way. Nothing here needs torch.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -71,35 +71,3 @@ def images_as_the_model_expects(part, predictor, store_path) -> np.ndarray:
     if part.equalized:
         raise FerkitError(f"{store_path}: equalised images, but the model was trained on raw pixels")
     return np.stack([cv2.equalizeHist(image) for image in part.images])
-
-
-def report_run(run_dir: str | Path, store_path: str | Path, splits=("PublicTest", "PrivateTest")) -> dict:
-    """After training: the best checkpoint on validation and test splits, centre crop and ten crops.
-
-    This only reports; nothing here feeds back into model selection.
-    """
-    from ferkit.evaluation.plots import plot_confusion
-    from ferkit.evaluation.predict import CheckpointPredictor
-
-    run_dir = Path(run_dir)
-    predictor = CheckpointPredictor(run_dir / "best.pt")
-    available = set(load_store(store_path).counts())
-    summary = {}
-    for split in [s for s in splits if s in available]:
-        for ten_crop in (False, True):
-            report, timing = evaluate_on_store(predictor, store_path, split, ten_crop)
-            tag = f"{split}{'-tencrop' if ten_crop else ''}"
-            (run_dir / f"eval-{tag}.json").write_text(json.dumps({**report.to_dict(), "timing": timing}, indent=2))
-            print(f"{tag:<22} {report.summary()}", flush=True)
-            if isinstance(report, AgeReport):
-                summary[tag] = {"mae": report.mae, "range_accuracy": report.range_accuracy}
-                continue
-            plot_confusion(
-                report.confusion,
-                report.classes,
-                run_dir / f"confusion-{tag}.png",
-                f"{run_dir.name} {tag}: {report.summary()}",
-            )
-            summary[tag] = {"accuracy": report.accuracy, "macro_f1": report.macro_f1}
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.data.faces import center_crops, resize_faces
 from ferkit.data.store import load_store
 from ferkit.errors import FerkitError
 from ferkit.export.onnx import read_metadata, restore_fp32_weights, save_with_metadata, store_weights_as_fp16
+from ferkit.faces import center_crops, resize_faces
 
 CALIBRATION_SPLIT = "Training"  # never a test split: calibration is a kind of fitting
 

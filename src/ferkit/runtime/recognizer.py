@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ferkit import calibration
-from ferkit.data.faces import center_crops, prepare_faces, resize_faces, ten_crops
 from ferkit.errors import FerkitError
+from ferkit.faces import center_crops, prepare_faces, resize_faces, ten_crops
 
 METADATA_KEY = "ferkit"
 

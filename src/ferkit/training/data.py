@@ -9,8 +9,8 @@ import torch
 from torch.nn import functional as F
 
 from ferkit.data import FerStore
-from ferkit.data.faces import resize_faces
 from ferkit.errors import ConfigError
+from ferkit.faces import resize_faces
 
 LABEL_MODES = ("majority", "probability", "crossentropy", "multitarget", "age")
 AGE_SIGMA = 2.0  # years: the spread of the label distribution around the true age (DLDL, Gao et al. 2017)

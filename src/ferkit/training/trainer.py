@@ -22,13 +22,13 @@ from ferkit.config import Config
 from ferkit.data import load_store
 from ferkit.data.augment import mix_batch, random_affine_crop, random_degrade, random_erase
 from ferkit.errors import ConfigError, FerkitError
-from ferkit.evaluation.predict import normalise, predict_probabilities
 from ferkit.models import create_model, get_spec
 from ferkit.progress import Progress
 from ferkit.training import checkpoint as ckpt
 from ferkit.training.data import SplitTensors, Teacher, normalisation, split_tensors
 from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
 from ferkit.training.optim import create_optimizer, create_schedule, current_lr
+from ferkit.training.predict import normalise, predict_probabilities
 
 METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_mae", "lr", "seconds"]
 
@@ -296,7 +296,7 @@ def train(
         _start_from(trainer, source)
     result = trainer.fit(stop_after)
     if final_report and result.epochs_done == config.train.epochs and trainer.rank == 0:
-        from ferkit.evaluation.evaluate import report_run
+        from ferkit.training.report import report_run
 
         report_run(run_dir, config.data.store)
     return result

@@ -63,7 +63,7 @@ class CheckpointPredictor:
         return self.preprocessing["image_size"]
 
     def predict_prepared(self, faces, ten_crop: bool = False):
-        from ferkit.data.faces import resize_faces
+        from ferkit.faces import resize_faces
 
         images = torch.from_numpy(resize_faces(faces, self.image_size)).unsqueeze(1)
         return predict_probabilities(self.model, images, self.preprocessing, ten_crops=ten_crop).numpy()
