@@ -42,13 +42,10 @@ def recall_table(metrics: dict) -> list[str]:
 def main(names: list[str]) -> None:
     for name in names:
         recognizer = load_emotion_model(name)
-        meta, megabytes = recognizer.meta, sum(f.stat().st_size for f in recognizer.files) / 1e6
-        print(
-            f"## {name}: {emotion_model_path(name).name} "
-            f"({meta['arch']}, {meta['weights']} weights, {megabytes:.1f} MB)\n"
-        )
-        print("\n".join(results_table(meta["metrics"])), "\n")
-        print("\n".join(recall_table(meta["metrics"])), "\n")
+        card, megabytes = recognizer.card, sum(f.stat().st_size for f in recognizer.files) / 1e6
+        print(f"## {name}: {emotion_model_path(name).name} ({card.arch}, {card.weights} weights, {megabytes:.1f} MB)\n")
+        print("\n".join(results_table(card.metrics)), "\n")
+        print("\n".join(recall_table(card.metrics)), "\n")
 
 
 if __name__ == "__main__":

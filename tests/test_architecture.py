@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ferkit"
-GROUND = ("labels", "errors", "atomic", "progress", "config", "calibration", "cpu", "faces")
+GROUND = ("labels", "errors", "atomic", "progress", "config", "calibration", "cpu", "faces", "card")
 LAYER = {
     **dict.fromkeys(GROUND, 0),
     "data": 1,

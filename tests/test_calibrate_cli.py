@@ -11,7 +11,7 @@ pytest.importorskip("onnx", reason="rewriting an ONNX file's metadata needs the 
 pytest.importorskip("onnxruntime")
 
 from ferkit.cli import main  # noqa: E402
-from ferkit.export.onnx import read_metadata  # noqa: E402
+from ferkit.export.onnx import read_card  # noqa: E402
 from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest  # noqa: E402
 from ferkit.runtime.models import emotion_model_path  # noqa: E402
 
@@ -29,7 +29,7 @@ def test_calibrate_records_a_temperature_and_keeps_the_weights(tiny_store, tmp_p
     weights = initializers(model)
     assert main(["calibrate", str(model), "--store", str(tiny_store), "--plot", str(tmp_path / "r.png")]) == 0
     out = capsys.readouterr().out
-    record = read_metadata(model)["calibration"]
+    record = read_card(model).calibration
     assert record["fitted_on"] == "PublicTest" and 0.05 < record["temperature"] < 20
     assert {"ece_before", "ece_after"} <= set(record["PrivateTest"]) and "pinned again" in out
     after = initializers(model)

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from ferkit.card import Preprocessing
 from ferkit.errors import FerkitError
 from ferkit.evaluation.evaluate import images_as_the_model_expects
 
@@ -22,19 +23,26 @@ def _part(equalized: bool):
 
 def test_raw_store_is_equalised_for_an_equalising_model():
     part = _part(equalized=False)
-    got = images_as_the_model_expects(part, SimpleNamespace(preprocessing={"equalize": True}), "s.npz")
+    got = images_as_the_model_expects(
+        part, SimpleNamespace(preprocessing=Preprocessing(48, 40, equalize=True)), "s.npz"
+    )
     np.testing.assert_array_equal(got[1], cv2.equalizeHist(part.images[1]))
     assert got.max() == 255 and part.images.max() < 120
 
 
 def test_matching_pixels_pass_unchanged():
     part = _part(equalized=True)
-    assert images_as_the_model_expects(part, SimpleNamespace(preprocessing={"equalize": True}), "s.npz") is part.images
+    assert (
+        images_as_the_model_expects(part, SimpleNamespace(preprocessing=Preprocessing(48, 40, equalize=True)), "s.npz")
+        is part.images
+    )
 
 
 def test_an_equalised_store_cannot_serve_a_raw_pixel_model():
     with pytest.raises(FerkitError, match="trained on raw pixels"):
-        images_as_the_model_expects(_part(equalized=True), SimpleNamespace(preprocessing={"equalize": False}), "s.npz")
+        images_as_the_model_expects(
+            _part(equalized=True), SimpleNamespace(preprocessing=Preprocessing(48, 40, equalize=False)), "s.npz"
+        )
 
 
 def test_ensemble_subsets_marks_the_best_publictest_subset_and_matches_the_ensemble(tiny_store, tmp_path):

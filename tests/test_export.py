@@ -12,7 +12,7 @@ pytest.importorskip("onnxruntime", reason="the runtime needs onnxruntime")
 from ferkit.cli import main  # noqa: E402
 from ferkit.config import Config  # noqa: E402
 from ferkit.data import load_store  # noqa: E402
-from ferkit.export.onnx import export_onnx, read_metadata  # noqa: E402
+from ferkit.export.onnx import export_onnx, read_card  # noqa: E402
 from ferkit.runtime.recognizer import EmotionRecognizer  # noqa: E402
 from ferkit.training.predict import CheckpointPredictor  # noqa: E402
 from ferkit.training.trainer import train  # noqa: E402
@@ -42,11 +42,11 @@ def trained(tmp_path_factory, request):
 def test_onnx_carries_labels_and_preprocessing(trained):
     checkpoint, _, tmp_path = trained
     path = export_onnx(checkpoint, tmp_path / "m.onnx")
-    meta = read_metadata(path)
-    assert meta["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-    assert meta["preprocessing"]["input_size"] == 40 and meta["preprocessing"]["equalize"] is True
+    card = read_card(path)
+    assert card.classes == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    assert card.preprocessing.input_size == 40 and card.preprocessing.equalize is True
     recognizer = EmotionRecognizer(path)
-    assert recognizer.classes == tuple(meta["classes"]) and recognizer.image_size == 48
+    assert recognizer.classes == card.classes and recognizer.image_size == 48
 
 
 @pytest.mark.parametrize("ten_crop", [False, True])
@@ -64,7 +64,7 @@ def test_fp16_weights_halve_the_file_and_agree(trained):
     full = export_onnx(checkpoint, tmp_path / "f32.onnx")
     half = export_onnx(checkpoint, tmp_path / "f16.onnx", fp16_weights=True)
     assert half.stat().st_size < 0.55 * full.stat().st_size
-    assert read_metadata(half)["weights"] == "fp16"
+    assert read_card(half).weights == "fp16"
     faces = load_store(store).images
     a = EmotionRecognizer(full).predict_prepared(faces)
     b = EmotionRecognizer(half).predict_prepared(faces)
@@ -79,8 +79,8 @@ def test_int8_quarters_the_file_and_agrees(trained):
     half = export_onnx(checkpoint, tmp_path / "q16.onnx", fp16_weights=True)
     int8 = quantize_int8(half, tmp_path / "q8.onnx", store, count=64)
     assert int8.stat().st_size < 0.75 * half.stat().st_size
-    meta = read_metadata(int8)
-    assert meta["weights"] == "int8" and meta["classes"] == read_metadata(full)["classes"]
+    card = read_card(int8)
+    assert card.weights == "int8" and card.classes == read_card(full).classes
     faces = load_store(store).images
     a = EmotionRecognizer(full).predict_prepared(faces)
     b = EmotionRecognizer(int8).predict_prepared(faces)
@@ -99,7 +99,7 @@ def test_export_records_metrics_that_evaluate_reproduces(trained, capsys):
     checkpoint, store, tmp_path = trained
     out = tmp_path / "measured.onnx"
     assert main(["export", str(checkpoint), "--out", str(out), "--store", str(store)]) == 0
-    recorded = read_metadata(out)["metrics"]
+    recorded = read_card(out).metrics
     assert set(recorded) == {"PublicTest", "PublicTest-tencrop", "PrivateTest", "PrivateTest-tencrop"}
     capsys.readouterr()
     assert (
@@ -114,7 +114,7 @@ def test_record_measures_again_and_keeps_the_weights(trained, capsys):
     faces = load_store(store).images
     before = EmotionRecognizer(out).predict_prepared(faces)
     assert main(["record", str(out), "--store", str(store)]) == 0
-    recorded = read_metadata(out)["metrics"]
+    recorded = read_card(out).metrics
     assert recorded["PrivateTest"]["count"] == int((load_store(store).split("PrivateTest").labels >= 0).sum())
     assert recorded["PrivateTest"]["store_hash"] == load_store(store).data_hash()
     np.testing.assert_array_equal(EmotionRecognizer(out).predict_prepared(faces), before)

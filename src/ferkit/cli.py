@@ -98,18 +98,18 @@ def _print_shipped_models() -> None:
 
 
 def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
-    meta = recognizer.meta
-    test = meta["metrics"].get("PrivateTest", {})
+    card = recognizer.card
+    test = card.metric("PrivateTest")
     recall = test.get("recall") or {}
-    ece = ((meta.get("calibration") or {}).get("PrivateTest") or {}).get("ece_after")
+    ece = (card.calibration.get("PrivateTest") or {}).get("ece_after")
     size = sum(path.stat().st_size for path in recognizer.files) / 1e6
     return (
         name,
-        meta["arch"],
-        str(len(meta["classes"])),
-        meta["weights"],
+        card.arch,
+        str(len(card.classes)),
+        card.weights,
         f"{size:.1f} MB",
-        TEST_SETS.get(meta.get("label_set"), "PrivateTest"),
+        TEST_SETS.get(card.label_set or "", "PrivateTest"),
         _figure(test.get("accuracy")),
         _figure(sum(recall.values()) / len(recall) if recall else None),
         _figure(ece),
@@ -282,10 +282,10 @@ def _write_calibration(path: Path, record: dict) -> None:
     if path.suffix == ".json":
         write_calibration(path, record)
         return
-    from ferkit.export.onnx import update_metadata
+    from ferkit.export.onnx import update_card
 
     before = file_sha256(path)
-    update_metadata(path, calibration=record)
+    update_card(path, calibration=record)
     for manifest in repin_members(path.parent, before, file_sha256(path)):
         print(f"{manifest}: member {path.name} pinned again (weights unchanged)")
 
@@ -312,13 +312,14 @@ def cmd_ensemble(args) -> int:
     ensemble = EnsembleRecognizer.from_files(args.members)
     metrics = _test_metrics(ensemble, args.store) if args.store else {}
     out = write_manifest(args.members, args.out, metrics)
-    print(f"wrote {out}: {ensemble.meta['arch']} ({len(args.members)} members)")
+    print(f"wrote {out}: {ensemble.card.arch} ({len(args.members)} members)")
     return 0
 
 
 def _test_metrics(predictor, store: str) -> dict:
     """Both test splits, centre and ten crops: what a shipped file records about itself, with the hash of the
     store measured on (a model can be measured on a store other than the one it was trained on)."""
+    from ferkit.card import metric_key
     from ferkit.data import load_store
     from ferkit.evaluation.evaluate import evaluate_on_store
 
@@ -327,7 +328,7 @@ def _test_metrics(predictor, store: str) -> dict:
     for split in ("PublicTest", "PrivateTest"):
         for ten_crop in (False, True):
             report, _ = evaluate_on_store(predictor, store, split, ten_crop)
-            tag = f"{split}{'-tencrop' if ten_crop else ''}"
+            tag = metric_key(split, ten_crop)
             metrics[tag] = {k: v for k, v in report.to_dict().items() if k != "confusion"} | {"store_hash": store_hash}
             print(f"{tag:<22} {report.summary()}")
     return metrics

@@ -52,3 +52,25 @@ def test_a_files_temperature_is_applied_after_the_crops_are_averaged():
     for ten_crop in (False, True):
         expected = calibration.scale(raw.predict_faces(crops, ten_crop), calibrated.temperature)
         assert np.allclose(calibrated.predict_faces(crops, ten_crop), expected, atol=1e-6)
+
+
+def test_a_card_round_trips_and_refuses_what_it_cannot_read():
+    from ferkit.card import ModelCard, Preprocessing, metric_key
+    from ferkit.errors import FerkitError
+
+    card = ModelCard(
+        "vgg_fer",
+        ("a", "b"),
+        Preprocessing(48, 40, True, 0.5, 0.25),
+        metrics={"PrivateTest": {"accuracy": 0.7}},
+        extra={"input": "pixels"},
+    )
+    again = ModelCard.from_json(card.to_json(), "x")
+    assert again == card and again.metric("PrivateTest")["accuracy"] == 0.7 and again.metric("PublicTest") == {}
+    assert metric_key("PrivateTest", ten_crop=True) == "PrivateTest-tencrop" and card.temperature == 1.0
+    with pytest.raises(FerkitError, match="newer than this ferkit reads"):
+        ModelCard.from_dict({**card.to_dict(), "format": 99}, "future.onnx")
+    with pytest.raises(FerkitError, match="lacks preprocessing"):
+        ModelCard.from_dict({"arch": "x", "classes": ["a"]}, "old.onnx")
+    with pytest.raises(FerkitError, match="not JSON"):
+        ModelCard.from_json("{", "broken.onnx")

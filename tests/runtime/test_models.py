@@ -22,7 +22,7 @@ def test_every_registered_model_is_shipped_and_self_describing(name):
     recognizer = load_emotion_model(name)
     assert all(path.stat().st_size <= 30 * 1024 * 1024 for path in recognizer.files)
     assert recognizer.classes == tuple(EXPECTED_CLASSES[name])
-    assert {"PublicTest", "PrivateTest"} <= set(recognizer.meta["metrics"])
+    assert {"PublicTest", "PrivateTest"} <= set(recognizer.card.metrics)
 
 
 def test_default_and_paths_resolve(tmp_path):

@@ -49,16 +49,16 @@ def test_shipped_model_is_small_and_self_describing(kind):
     assert path.is_file(), f"{path} is not shipped"
     model = load_emotion_model(path)
     assert all(file.stat().st_size <= (10 if kind == "age" else 30) * 1024 * 1024 for file in model.files)
-    meta = model.meta
-    assert {"classes", "preprocessing", "data_hash", "metrics", "arch"} <= set(meta)
-    assert {"PublicTest", "PrivateTest"} <= set(meta["metrics"])
+    card = model.card
+    assert card.classes and card.arch and card.data_hash and card.preprocessing.image_size
+    assert {"PublicTest", "PrivateTest"} <= set(card.metrics)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", SHIPPED)
 def test_evaluate_reproduces_the_recorded_numbers(kind, stores, tmp_path, capsys):
     path, _, metric = SHIPPED[kind]
-    recorded = load_emotion_model(path).meta["metrics"]
+    recorded = load_emotion_model(path).card.metrics
     for split in ("PublicTest", "PrivateTest"):
         out = tmp_path / f"{split}.json"
         assert main(["evaluate", str(path), "--store", str(stores[kind]), "--split", split, "--json", str(out)]) == 0
@@ -68,7 +68,7 @@ def test_evaluate_reproduces_the_recorded_numbers(kind, stores, tmp_path, capsys
     # recorded that store's hash were measured on the store they were trained on.
     from ferkit.data import load_store
 
-    measured_on = recorded["PrivateTest"].get("store_hash", load_emotion_model(path).meta["data_hash"])
+    measured_on = recorded["PrivateTest"].get("store_hash", load_emotion_model(path).card.data_hash)
     assert load_store(stores[kind]).data_hash() == measured_on
 
 
@@ -93,7 +93,7 @@ def test_the_recorded_calibration_reproduces(kind, stores):
     from ferkit.evaluation.evaluate import predict_on_store
 
     model = load_emotion_model(SHIPPED[kind][0])
-    record = model.meta["calibration"]
+    record = model.card.calibration
     assert record["fitted_on"] == "PublicTest" and record["store_hash"] == load_store(stores[kind]).data_hash()
     probabilities, labels = predict_on_store(model, stores[kind], "PrivateTest")
     assert calibration.reliability(probabilities, labels).ece == pytest.approx(

@@ -65,7 +65,7 @@ def evaluate_on_store(
 def images_as_the_model_expects(part, predictor, store_path) -> np.ndarray:
     """Raw-pixel stores (FER+ PNGs) are equalised for a model trained on equalised faces, as the runtime
     does with every crop; the reverse cannot be undone."""
-    wants_equalized = bool(predictor.preprocessing.get("equalize", False))
+    wants_equalized = predictor.preprocessing.equalize
     if wants_equalized == part.equalized:
         return part.images
     if part.equalized:

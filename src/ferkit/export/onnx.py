@@ -3,9 +3,9 @@ of the crop the metadata names and reads probabilities; the metadata says everyt
 
 from __future__ import annotations
 
-import json
 import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +13,9 @@ import torch
 
 from ferkit import __version__
 from ferkit.atomic import atomic_write
+from ferkit.card import METADATA_KEY, ModelCard
 from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint
 
-METADATA_KEY = "ferkit"
 INPUT_NAME, OUTPUT_NAME = "pixels", "probabilities"
 
 
@@ -31,10 +31,10 @@ class WithPreprocessing(torch.nn.Module):
 def export_onnx(checkpoint_path: str | Path, out: str | Path, *, fp16_weights: bool = False, opset: int = 17) -> Path:
     import onnx
 
-    model, meta = model_from_checkpoint(load_checkpoint(checkpoint_path))
-    preprocessing = meta["preprocessing"]
-    wrapped = WithPreprocessing(model, preprocessing["mean"], preprocessing["std"]).eval()
-    example = torch.zeros(1, 1, preprocessing["input_size"], preprocessing["input_size"])
+    model, card = model_from_checkpoint(load_checkpoint(checkpoint_path))
+    preprocessing = card.preprocessing
+    wrapped = WithPreprocessing(model, preprocessing.mean, preprocessing.std).eval()
+    example = torch.zeros(1, 1, preprocessing.input_size, preprocessing.input_size)
     with tempfile.TemporaryDirectory() as folder:
         raw = Path(folder) / "raw.onnx"
         # The TorchScript exporter: the dynamo one needs onnxscript, and these plain CNNs gain nothing from it.
@@ -53,20 +53,15 @@ def export_onnx(checkpoint_path: str | Path, out: str | Path, *, fp16_weights: b
         proto = onnx.load(str(raw))
     if fp16_weights:
         store_weights_as_fp16(proto)
-    metadata = {
-        "format": 1,
-        "ferkit_version": __version__,
-        "arch": meta["arch"],
-        "classes": meta["classes"],
-        "label_set": meta["label_set"],
-        "preprocessing": {**preprocessing, "normalisation": "inside the graph; feed 0..255 pixels"},
-        "data_hash": meta["data_hash"],
-        "weights": "fp16" if fp16_weights else "fp32",
-        "input": INPUT_NAME,
-        "output": OUTPUT_NAME,
-        "metrics": {},
-    }
-    return save_with_metadata(proto, metadata, out)
+    onnx_card = replace(
+        card,
+        preprocessing=replace(preprocessing, normalisation="inside the graph; feed 0..255 pixels"),
+        weights="fp16" if fp16_weights else "fp32",
+        metrics={},
+        calibration={},
+        extra={"ferkit_version": __version__, "input": INPUT_NAME, "output": OUTPUT_NAME},
+    )
+    return save_with_card(proto, onnx_card, out)
 
 
 def store_weights_as_fp16(proto) -> None:
@@ -109,31 +104,31 @@ def restore_fp32_weights(proto) -> None:
     onnx.checker.check_model(proto)
 
 
-def save_with_metadata(proto, metadata: dict, out: str | Path) -> Path:
+def save_with_card(proto, card: ModelCard, out: str | Path) -> Path:
     import onnx
 
     del proto.metadata_props[:]
-    onnx.helper.set_model_props(proto, {METADATA_KEY: json.dumps(metadata)})
+    onnx.helper.set_model_props(proto, {METADATA_KEY: card.to_json()})
     onnx.checker.check_model(proto)
     return atomic_write(out, lambda tmp: onnx.save(proto, tmp))
 
 
-def read_metadata(path: str | Path) -> dict:
+def read_card(path: str | Path) -> ModelCard:
     import onnx
 
     proto = onnx.load(str(path), load_external_data=False)
-    return json.loads({p.key: p.value for p in proto.metadata_props}[METADATA_KEY])
+    return ModelCard.from_json({p.key: p.value for p in proto.metadata_props}[METADATA_KEY], str(path))
 
 
 def write_metrics(path: str | Path, metrics: dict) -> None:
     """Record measured metrics in the file itself, so the model card and the file cannot drift apart."""
-    update_metadata(path, metrics=metrics)
+    update_card(path, metrics=metrics)
 
 
-def update_metadata(path: str | Path, **entries) -> None:
-    """Replace top-level metadata entries (metrics, calibration); the weights are written back unchanged."""
+def update_card(path: str | Path, **changes) -> None:
+    """Replace fields of a file's card (metrics, calibration); the weights are written back unchanged."""
     import onnx
 
     proto = onnx.load(str(path))
-    metadata = json.loads({p.key: p.value for p in proto.metadata_props}[METADATA_KEY])
-    save_with_metadata(proto, {**metadata, **entries}, path)
+    card = ModelCard.from_json({p.key: p.value for p in proto.metadata_props}[METADATA_KEY], str(path))
+    save_with_card(proto, replace(card, **changes), path)

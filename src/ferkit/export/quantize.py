@@ -7,13 +7,14 @@ Int8 convolutions run on the CPU's VNNI/AMX units; whether the accuracy survives
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ferkit.data.store import load_store
 from ferkit.errors import FerkitError
-from ferkit.export.onnx import read_metadata, restore_fp32_weights, save_with_metadata, store_weights_as_fp16
+from ferkit.export.onnx import INPUT_NAME, read_card, restore_fp32_weights, save_with_card, store_weights_as_fp16
 from ferkit.faces import center_crops, resize_faces
 
 CALIBRATION_SPLIT = "Training"  # never a test split: calibration is a kind of fitting
@@ -46,13 +47,11 @@ def quantize_int8(
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    metadata = read_metadata(source_path)
-    if metadata.get("weights") not in ("fp32", "fp16"):
-        raise FerkitError(
-            f"{source_path}: int8 quantisation starts from fp32 or fp16 weights, not {metadata.get('weights')}"
-        )
-    preprocessing = metadata["preprocessing"]
-    pixels = calibration_pixels(store_path, preprocessing["image_size"], preprocessing["input_size"], count)
+    card = read_card(source_path)
+    if card.weights not in ("fp32", "fp16"):
+        raise FerkitError(f"{source_path}: int8 quantisation starts from fp32 or fp16 weights, not {card.weights}")
+    preprocessing = card.preprocessing
+    pixels = calibration_pixels(store_path, preprocessing.image_size, preprocessing.input_size, count)
     methods = {
         "minmax": CalibrationMethod.MinMax,
         "percentile": CalibrationMethod.Percentile,
@@ -67,7 +66,7 @@ def quantize_int8(
         quantize_static(
             str(prepared),
             str(quantized),
-            _Batches(metadata["input"], pixels),
+            _Batches(card.extra.get("input", INPUT_NAME), pixels),
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             activation_type=QuantType.QUInt8,
@@ -79,19 +78,17 @@ def quantize_int8(
             extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
         proto = onnx.load(str(quantized))
-    if metadata["weights"] == "fp16":
+    if card.weights == "fp16":
         store_weights_as_fp16(proto)  # the float head goes back to the fp16 it came from: lossless, half the size
-    metadata = {
-        **metadata,
-        "weights": "int8",
-        "quantisation": {
-            "method": f"static QDQ, per-channel int8 weights, uint8 activations, {method} calibration; "
-            "first convolution and fully connected head in fp32",
-            "calibration": f"{len(pixels)} random {CALIBRATION_SPLIT} faces",
-        },
-        "metrics": {},
+    quantisation = {
+        "method": f"static QDQ, per-channel int8 weights, uint8 activations, {method} calibration; "
+        "first convolution and fully connected head in fp32",
+        "calibration": f"{len(pixels)} random {CALIBRATION_SPLIT} faces",
     }
-    return save_with_metadata(proto, metadata, out)
+    int8_card = replace(
+        card, weights="int8", metrics={}, calibration={}, extra={**card.extra, "quantisation": quantisation}
+    )
+    return save_with_card(proto, int8_card, out)
 
 
 def first_convolution(proto) -> str:

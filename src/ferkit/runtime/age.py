@@ -15,8 +15,8 @@ class AgeEstimator:
     def __init__(self, model_path: str | Path, threads: int = 0):
         # The ONNX file is a face classifier like the emotion one; only the reading of its output differs.
         self.model = EmotionRecognizer(model_path, threads=threads)
-        if self.model.meta.get("label_set") != "age":
-            raise FerkitError(f"{model_path}: not an age model (label set {self.model.meta.get('label_set')!r})")
+        if self.model.card.label_set != "age":
+            raise FerkitError(f"{model_path}: not an age model (label set {self.model.card.label_set!r})")
         self.years = np.arange(len(self.model.classes), dtype=np.float64)
 
     def estimate(self, crops: list[np.ndarray]) -> list[tuple[float, str]]:

@@ -15,8 +15,9 @@ import numpy as np
 
 from ferkit import calibration
 from ferkit.atomic import atomic_write
+from ferkit.card import ModelCard, Preprocessing
 from ferkit.errors import FerkitError
-from ferkit.runtime.recognizer import EmotionRecognizer, temperature_of
+from ferkit.runtime.recognizer import EmotionRecognizer
 
 MANIFEST_KIND = "ferkit-ensemble"
 
@@ -35,10 +36,8 @@ class EnsembleRecognizer:
         self.members = members
         self.path = path
         self.classes: tuple[str, ...] = _common_classes(members)
-        self.meta = _ensemble_meta(members, metrics or {})
-        self.meta["calibration"] = calibration or {}
-        self.preprocessing: dict = self.meta["preprocessing"]
-        self.temperature = temperature_of(self.meta) if calibrated else 1.0
+        self.card = _ensemble_card(members, metrics or {}, calibration or {})
+        self.temperature = self.card.temperature if calibrated else 1.0
 
     @classmethod
     def load(cls, manifest_path: str | Path, threads: int = 0, calibrated: bool = True) -> EnsembleRecognizer:
@@ -55,8 +54,12 @@ class EnsembleRecognizer:
         return cls([EmotionRecognizer(path, threads=threads, spin=False, calibrated=False) for path in paths])
 
     @property
+    def preprocessing(self) -> Preprocessing:
+        return self.card.preprocessing
+
+    @property
     def image_size(self) -> int:
-        return self.preprocessing["image_size"]
+        return self.preprocessing.image_size
 
     @property
     def files(self) -> list[Path]:
@@ -166,24 +169,28 @@ def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:
             "ensemble members predict different classes: "
             + "; ".join(f"{m.path.name}: {', '.join(m.classes)}" for m in members)
         )
-    if len({bool(member.preprocessing["equalize"]) for member in members}) > 1:
+    if len({member.preprocessing.equalize for member in members}) > 1:
         raise FerkitError("ensemble members disagree on histogram equalisation")
     return members[0].classes
 
 
-def _ensemble_meta(members: list[EmotionRecognizer], metrics: dict) -> dict:
-    """What a single model's metadata says, so listings and the service can describe an ensemble too."""
-    first = members[0].meta
-    return {
-        "arch": "+".join(member.meta["arch"] for member in members),
-        "classes": list(first["classes"]),
-        "label_set": first.get("label_set"),
-        "preprocessing": {
-            "image_size": max(m.image_size for m in members),
-            "equalize": bool(first["preprocessing"]["equalize"]),
-        },
-        "data_hash": "+".join(sorted({member.meta["data_hash"] for member in members})),
-        "weights": "+".join(sorted({member.meta["weights"] for member in members})),
-        "metrics": metrics,
-        "members": [member.path.name for member in members],
-    }
+def _ensemble_card(members: list[EmotionRecognizer], metrics: dict, calibration: dict) -> ModelCard:
+    """What a single model's card says, so listings and the service can describe an ensemble too. Faces are
+    prepared at the largest member size; each member resizes and normalises them its own way."""
+    cards = [member.card for member in members]
+    preprocessing = Preprocessing(
+        image_size=max(c.preprocessing.image_size for c in cards),
+        input_size=max(c.preprocessing.input_size for c in cards),
+        equalize=cards[0].preprocessing.equalize,
+    )
+    return ModelCard(
+        arch="+".join(c.arch for c in cards),
+        classes=cards[0].classes,
+        preprocessing=preprocessing,
+        label_set=cards[0].label_set,
+        data_hash="+".join(sorted({c.data_hash for c in cards})),
+        weights="+".join(sorted({c.weights for c in cards})),
+        metrics=metrics,
+        calibration=calibration,
+        extra={"members": [member.path.name for member in members]},
+    )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from ferkit import calibration
+from ferkit.card import METADATA_KEY, ModelCard, Preprocessing
 from ferkit.errors import FerkitError
 from ferkit.faces import center_crops, prepare_faces, resize_faces, ten_crops
-
-METADATA_KEY = "ferkit"
 
 
 class EmotionRecognizer:
@@ -36,7 +34,7 @@ class EmotionRecognizer:
         options.add_session_config_entry("session.x64quantprecision", "1")
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            self.meta = json.loads(self.session.get_modelmeta().custom_metadata_map[METADATA_KEY])
+            card_json = self.session.get_modelmeta().custom_metadata_map[METADATA_KEY]
         except KeyError:
             raise FerkitError(
                 f"{path}: an ONNX file without ferkit metadata (export it with `ferkit export`)"
@@ -44,14 +42,18 @@ class EmotionRecognizer:
         except Exception as error:  # onnxruntime raises its own exception types for unreadable files
             raise FerkitError(f"{path}: not a loadable ONNX model ({error})") from None
         self.path = path
-        self.classes: tuple[str, ...] = tuple(self.meta["classes"])
-        self.preprocessing: dict = self.meta["preprocessing"]
+        self.card = ModelCard.from_json(card_json, str(path))
+        self.classes: tuple[str, ...] = self.card.classes
         self.input_name = self.session.get_inputs()[0].name
-        self.temperature = temperature_of(self.meta) if calibrated else 1.0
+        self.temperature = self.card.temperature if calibrated else 1.0
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return self.card.preprocessing
 
     @property
     def image_size(self) -> int:
-        return self.preprocessing["image_size"]
+        return self.preprocessing.image_size
 
     @property
     def files(self) -> list[Path]:
@@ -59,13 +61,13 @@ class EmotionRecognizer:
 
     def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
         """Face crops (any size, gray or BGR) -> (N, classes) probabilities."""
-        faces = prepare_faces(crops, self.image_size, self.preprocessing["equalize"])
+        faces = prepare_faces(crops, self.image_size, self.preprocessing.equalize)
         return self.predict_prepared(faces, ten_crop)
 
     def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False, batch_size: int = 256) -> np.ndarray:
         """(N, S, S) uint8 faces already at the model's image size and equalisation -> probabilities."""
         faces = resize_faces(faces, self.image_size)
-        size = self.preprocessing["input_size"]
+        size = self.preprocessing.input_size
         outputs = []
         step = max(batch_size // 10, 1) if ten_crop else batch_size
         for start in range(0, len(faces), step):
@@ -78,8 +80,3 @@ class EmotionRecognizer:
         if not outputs:
             return np.zeros((0, len(self.classes)), np.float32)
         return calibration.scale(np.concatenate(outputs), self.temperature)  # after averaging any crops
-
-
-def temperature_of(meta: dict) -> float:
-    """The temperature a file (or manifest) recorded with `ferkit calibrate`; 1 (none) in older files."""
-    return float((meta.get("calibration") or {}).get("temperature", 1.0))

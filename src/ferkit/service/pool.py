@@ -39,8 +39,7 @@ class AnalyzerPool:
     ):
         self.recognizer = load_emotion_model(emotion_model_path(model), threads=1)
         self.age_estimator = AgeEstimator(AGE_MODEL, threads=1) if AGE_MODEL.is_file() else None
-        meta = self.recognizer.meta
-        self.model_version = f"{meta['arch']}-{meta['weights']}-{meta['data_hash']}"
+        self.model_version = self.recognizer.card.version
         self.workers = workers
         self.max_waiting = max_waiting
         self.max_waiting_bytes = max_waiting_bytes

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ferkit.atomic import atomic_write
+from ferkit.card import ModelCard
 from ferkit.errors import FerkitError
 from ferkit.models import create_model
 
@@ -47,8 +48,8 @@ def load_checkpoint(path: str | Path) -> dict:
         raise FerkitError(f"{path}: not a ferkit checkpoint ({error})") from None
 
 
-def model_from_checkpoint(checkpoint: dict):
-    meta = checkpoint["meta"]
-    model = create_model(meta["arch"], num_classes=len(meta["classes"]), **meta.get("model_kwargs", {}))
+def model_from_checkpoint(checkpoint: dict) -> tuple[torch.nn.Module, ModelCard]:
+    card = ModelCard.from_dict(checkpoint["meta"], "checkpoint")
+    model = create_model(card.arch, num_classes=len(card.classes), **card.extra.get("model_kwargs", {}))
     model.load_state_dict(checkpoint["model"])
-    return model.eval(), meta
+    return model.eval(), card

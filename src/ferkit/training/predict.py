@@ -6,18 +6,19 @@ import contextlib
 
 import torch
 
+from ferkit.card import Preprocessing
 from ferkit.data.augment import center_crop, ten_crop
 
 
-def normalise(images_uint8: torch.Tensor, preprocessing: dict) -> torch.Tensor:
-    return (images_uint8.float() / 255 - preprocessing["mean"]) / preprocessing["std"]
+def normalise(images_uint8: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
+    return (images_uint8.float() / 255 - preprocessing.mean) / preprocessing.std
 
 
 @torch.no_grad()
 def predict_probabilities(
     model,
     images: torch.Tensor,
-    preprocessing: dict,
+    preprocessing: Preprocessing,
     *,
     ten_crops: bool = False,
     batch_size: int = 256,
@@ -26,7 +27,7 @@ def predict_probabilities(
 ) -> torch.Tensor:
     """(N, 1, S, S) uint8 at the model's image size -> (N, C) softmax probabilities."""
     model.eval()
-    size = preprocessing["input_size"]
+    size = preprocessing.input_size
     outputs = []
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     if ten_crops:
@@ -53,14 +54,17 @@ class CheckpointPredictor:
 
         if threads:
             torch.set_num_threads(threads)
-        self.model, self.meta = model_from_checkpoint(load_checkpoint(checkpoint_path))
+        self.model, self.card = model_from_checkpoint(load_checkpoint(checkpoint_path))
         self.model = self.model.to(memory_format=torch.channels_last)
-        self.classes = tuple(self.meta["classes"])
-        self.preprocessing = self.meta["preprocessing"]
+        self.classes = self.card.classes
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return self.card.preprocessing
 
     @property
     def image_size(self) -> int:
-        return self.preprocessing["image_size"]
+        return self.preprocessing.image_size
 
     def predict_prepared(self, faces, ten_crop: bool = False):
         from ferkit.faces import resize_faces

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ferkit.card import metric_key
 from ferkit.data import load_store
 from ferkit.evaluation.age import AgeReport
 from ferkit.evaluation.evaluate import evaluate_on_store
@@ -25,7 +26,7 @@ def report_run(run_dir: str | Path, store_path: str | Path, splits=("PublicTest"
     for split in [s for s in splits if s in available]:
         for ten_crop in (False, True):
             report, timing = evaluate_on_store(predictor, store_path, split, ten_crop)
-            tag = f"{split}{'-tencrop' if ten_crop else ''}"
+            tag = metric_key(split, ten_crop)
             (run_dir / f"eval-{tag}.json").write_text(json.dumps({**report.to_dict(), "timing": timing}, indent=2))
             print(f"{tag:<22} {report.summary()}", flush=True)
             if isinstance(report, AgeReport):

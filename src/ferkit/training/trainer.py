@@ -11,13 +11,14 @@ import csv
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ferkit.card import ModelCard, Preprocessing
 from ferkit.config import Config
 from ferkit.data import load_store
 from ferkit.data.augment import mix_batch, random_affine_crop, random_degrade, random_erase
@@ -66,21 +67,15 @@ class Trainer:
         # Age models are chosen by mean absolute error (years); emotion models by accuracy.
         self.is_age = store.label_set == "age"
         mean, std = normalisation(self.train_data.images)
-        self.meta = {
-            "arch": config.model.name,
-            "model_kwargs": _model_kwargs(config),
-            "classes": self.classes,
-            "label_set": store.label_set,
-            "preprocessing": {
-                "image_size": self.spec.image_size,
-                "input_size": self.spec.input_size,
-                "equalize": bool(store.equalized),
-                "mean": mean,
-                "std": std,
-                "grayscale": True,
-            },
-            "data_hash": store.data_hash(),
-        }
+        preprocessing = Preprocessing(self.spec.image_size, self.spec.input_size, bool(store.equalized), mean, std)
+        self.card = ModelCard(
+            arch=config.model.name,
+            classes=tuple(self.classes),
+            preprocessing=preprocessing,
+            label_set=store.label_set,
+            data_hash=store.data_hash(),
+            extra={"model_kwargs": _model_kwargs(config)},
+        )
         self.model = create_model(config.model.name, len(self.classes), **_model_kwargs(config))
         if train_cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -108,7 +103,7 @@ class Trainer:
             "best_epoch": self.best_epoch,
             "rng": ckpt.rng_state(self.generator),
             "config": self.config.to_dict(),
-            "meta": self.meta,
+            "meta": self.card.to_dict(),
         }
 
     def load_state(self, state: dict) -> None:
@@ -116,6 +111,8 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
         self.epoch, self.best_val_acc, self.best_epoch = state["epoch"], state["best_val_acc"], state["best_epoch"]
+        # The run's own card: a transfer run keeps the pixel statistics of the weights it started from.
+        self.card = ModelCard.from_dict(state["meta"], "last.pt")
         ckpt.restore_rng(state["rng"], self.generator)
 
     # --- one epoch ----------------------------------------------------------------------------------
@@ -165,7 +162,7 @@ class Trainer:
 
     def _augment(self, images_uint8: torch.Tensor, targets: torch.Tensor):
         aug = self.config.augment
-        images = normalise(images_uint8, self.meta["preprocessing"])
+        images = normalise(images_uint8, self.card.preprocessing)
         images = random_affine_crop(
             images,
             self.spec.input_size,
@@ -192,7 +189,7 @@ class Trainer:
         probabilities = predict_probabilities(
             self.forward,
             self.val_data.images,
-            self.meta["preprocessing"],
+            self.card.preprocessing,
             ten_crops=self.config.train.ten_crop,
             bf16=self.bf16,
             channels_last=self.config.train.channels_last,
@@ -315,8 +312,9 @@ def _teacher(config: Config, store) -> Teacher | None:
 
 def _source_checkpoint(config: Config, path: str | Path) -> dict:
     source = ckpt.load_checkpoint(path)
-    if source["meta"]["arch"] != config.model.name:
-        raise ConfigError(f"{path} holds a {source['meta']['arch']}, but model.name is {config.model.name}")
+    arch = ModelCard.from_dict(source["meta"], str(path)).arch
+    if arch != config.model.name:
+        raise ConfigError(f"{path} holds a {arch}, but model.name is {config.model.name}")
     return source
 
 
@@ -330,8 +328,9 @@ def _start_from(trainer: Trainer, source: dict) -> None:
     if fresh:
         print(f"{len(matching)} tensors from the starting checkpoint; fresh: {', '.join(fresh)}", flush=True)
     # The weights were learnt on the source's pixel statistics: keep them, not those of the new data.
-    source_pixels = {key: source["meta"]["preprocessing"][key] for key in ("mean", "std")}
-    trainer.meta["preprocessing"] = {**trainer.meta["preprocessing"], **source_pixels}
+    pixels = ModelCard.from_dict(source["meta"]).preprocessing
+    preprocessing = replace(trainer.card.preprocessing, mean=pixels.mean, std=pixels.std)
+    trainer.card = replace(trainer.card, preprocessing=preprocessing)
 
 
 def _use_bf16(precision: str) -> bool:

@@ -1,0 +1,139 @@
+"""The model contract: what every checkpoint, ONNX file and ensemble manifest says about itself, so loading one
+needs nothing else. One home, typed; JSON only at the edges (ONNX metadata, checkpoint payloads, manifests).
+
+    card = ModelCard.from_json(text, "model.onnx")
+    card.classes, card.preprocessing.input_size, card.metric("PrivateTest")["accuracy"], card.temperature
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Protocol
+
+import numpy as np
+
+from ferkit.errors import FerkitError
+
+CARD_FORMAT = 1  # raised when a file's card changes in a way older readers would misread
+METADATA_KEY = "ferkit"  # the ONNX metadata entry that holds the card
+
+
+def metric_key(split: str, ten_crop: bool = False) -> str:
+    """Where a split's figures are recorded: "PrivateTest", or "PrivateTest-tencrop" for ten-crop averages."""
+    return f"{split}-tencrop" if ten_crop else split
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How pixels reach the network: faces resized to image_size (histogram-equalised or not), then the centre
+    (or ten) input_size crops; mean and std normalise 0..1 pixels (inside the graph for ONNX files)."""
+
+    image_size: int
+    input_size: int
+    equalize: bool
+    mean: float | None = None  # None for an ensemble: each member normalises on its own
+    std: float | None = None
+    grayscale: bool = True
+    normalisation: str = ""  # where normalisation happens, for people reading an ONNX file's metadata
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "model") -> Preprocessing:
+        try:
+            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        except TypeError as error:
+            raise FerkitError(f"{source}: incomplete preprocessing in its model card ({error})") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class ModelCard:
+    arch: str
+    classes: tuple[str, ...]
+    preprocessing: Preprocessing
+    label_set: str | None = None
+    data_hash: str = ""
+    weights: str = "fp32"
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    format: int = CARD_FORMAT
+    extra: dict[str, Any] = field(default_factory=dict)  # model_kwargs, members, ferkit_version, ...
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "model") -> ModelCard:
+        if not isinstance(data, dict):
+            raise FerkitError(f"{source}: its model card is not a mapping")
+        version = data.get("format", CARD_FORMAT)
+        if not isinstance(version, int) or version > CARD_FORMAT:
+            raise FerkitError(
+                f"{source}: model card format {version!r} is newer than this ferkit reads "
+                f"({CARD_FORMAT}); upgrade ferkit"
+            )
+        missing = [key for key in ("arch", "classes", "preprocessing") if key not in data]
+        if missing:
+            raise FerkitError(f"{source}: its model card lacks {', '.join(missing)}")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        return cls(
+            arch=data["arch"],
+            classes=tuple(data["classes"]),
+            preprocessing=Preprocessing.from_dict(data["preprocessing"], source),
+            label_set=data.get("label_set"),
+            data_hash=data.get("data_hash", ""),
+            weights=data.get("weights", "fp32"),
+            metrics=dict(data.get("metrics") or {}),
+            calibration=dict(data.get("calibration") or {}),
+            format=version,
+            extra={key: value for key, value in data.items() if key not in known},
+        )
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "model") -> ModelCard:
+        try:
+            return cls.from_dict(json.loads(text), source)
+        except json.JSONDecodeError as error:
+            raise FerkitError(f"{source}: its model card is not JSON ({error})") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        known = {
+            "format": self.format,
+            "arch": self.arch,
+            "classes": list(self.classes),
+            "label_set": self.label_set,
+            "preprocessing": self.preprocessing.to_dict(),
+            "data_hash": self.data_hash,
+            "weights": self.weights,
+            "metrics": self.metrics,
+            "calibration": self.calibration,
+        }
+        return {**self.extra, **known}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    def metric(self, split: str, ten_crop: bool = False) -> dict[str, Any]:
+        """The recorded figures of a split ({} if never measured)."""
+        return self.metrics.get(metric_key(split, ten_crop), {})
+
+    @property
+    def temperature(self) -> float:
+        """Fitted by `ferkit calibrate`; 1 (none) in files made before it."""
+        return float(self.calibration.get("temperature", 1.0))
+
+    @property
+    def version(self) -> str:
+        """Names these exact weights: architecture, number format and training data."""
+        return f"{self.arch}-{self.weights}-{self.data_hash}"
+
+
+class Predictor(Protocol):
+    """What evaluation, calibration and distillation measure: a checkpoint, an ONNX file or an ensemble."""
+
+    classes: tuple[str, ...]
+    card: ModelCard
+
+    @property
+    def preprocessing(self) -> Preprocessing: ...
+
+    def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False) -> np.ndarray: ...
