@@ -64,3 +64,26 @@ def test_ensemble_subsets_marks_the_best_publictest_subset_and_matches_the_ensem
     recorded = json.loads((tmp_path / "ens.json").read_text())["metrics"]
     pair = rows["a + b"].split(": ")[1].split(" | ")
     assert float(pair[3].split(" ")[0]) == pytest.approx(recorded["PrivateTest-tencrop"]["accuracy"], abs=1e-4)
+
+
+def test_classification_report_by_hand():
+    """Nine answers over three classes, counted on paper: confusion rows are true classes."""
+    from ferkit.evaluation.metrics import classification_report
+
+    true = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2])
+    predicted = np.array([0, 0, 1, 2, 1, 1, 0, 2, 0])
+    report = classification_report(true, predicted, ["a", "b", "c"])
+    assert report.confusion == [[2, 1, 1], [1, 2, 0], [1, 0, 1]]
+    assert report.accuracy == pytest.approx(5 / 9)
+    assert report.recall == pytest.approx({"a": 2 / 4, "b": 2 / 3, "c": 1 / 2})
+    assert report.precision == pytest.approx({"a": 2 / 4, "b": 2 / 3, "c": 1 / 2})
+    # F1 equals recall here because each class's precision equals its recall.
+    assert report.macro_f1 == pytest.approx((1 / 2 + 2 / 3 + 1 / 2) / 3)
+
+
+def test_a_class_never_predicted_scores_zero_not_nan():
+    from ferkit.evaluation.metrics import classification_report
+
+    report = classification_report(np.array([0, 1, 2]), np.array([0, 1, 1]), ["a", "b", "c"])
+    assert report.recall["c"] == 0 and report.precision["c"] == 0 and report.f1["c"] == 0
+    assert report.precision["b"] == pytest.approx(0.5) and report.macro_f1 == pytest.approx((1 + 2 / 3 + 0) / 3)

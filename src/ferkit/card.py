@@ -127,6 +127,20 @@ class ModelCard:
         return f"{self.arch}-{self.weights}-{self.data_hash}"
 
 
+class CardHolder:
+    """What every predictor reads from its card, written once: checkpoints, ONNX files and ensembles share it."""
+
+    card: ModelCard
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return self.card.preprocessing
+
+    @property
+    def image_size(self) -> int:
+        return self.card.preprocessing.image_size
+
+
 class Predictor(Protocol):
     """What evaluation, calibration and distillation measure: a checkpoint, an ONNX file or an ensemble."""
 

@@ -15,14 +15,14 @@ import numpy as np
 
 from ferkit import calibration
 from ferkit.atomic import atomic_write
-from ferkit.card import ModelCard, Preprocessing
+from ferkit.card import CardHolder, ModelCard, Preprocessing
 from ferkit.errors import FerkitError
 from ferkit.runtime.recognizer import EmotionRecognizer
 
 MANIFEST_KIND = "ferkit-ensemble"
 
 
-class EnsembleRecognizer:
+class EnsembleRecognizer(CardHolder):
     """The EmotionRecognizer interface over an ensemble manifest."""
 
     def __init__(
@@ -52,14 +52,6 @@ class EnsembleRecognizer:
     @classmethod
     def from_files(cls, paths: list[str | Path], threads: int = 0) -> EnsembleRecognizer:
         return cls([EmotionRecognizer(path, threads=threads, spin=False, calibrated=False) for path in paths])
-
-    @property
-    def preprocessing(self) -> Preprocessing:
-        return self.card.preprocessing
-
-    @property
-    def image_size(self) -> int:
-        return self.preprocessing.image_size
 
     @property
     def files(self) -> list[Path]:

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 
 from ferkit import calibration
-from ferkit.card import METADATA_KEY, ModelCard, Preprocessing
+from ferkit.card import METADATA_KEY, CardHolder, ModelCard
 from ferkit.errors import FerkitError
 from ferkit.faces import center_crops, prepare_faces, resize_faces, ten_crops
 
 
-class EmotionRecognizer:
+class EmotionRecognizer(CardHolder):
     def __init__(self, model_path: str | Path, threads: int = 0, spin: bool = True, calibrated: bool = True):
         """`calibrated=False` gives the network's own probabilities, without the file's fitted temperature
         (an ensemble averages its members' raw probabilities and applies a temperature of its own)."""
@@ -46,14 +46,6 @@ class EmotionRecognizer:
         self.classes: tuple[str, ...] = self.card.classes
         self.input_name = self.session.get_inputs()[0].name
         self.temperature = self.card.temperature if calibrated else 1.0
-
-    @property
-    def preprocessing(self) -> Preprocessing:
-        return self.card.preprocessing
-
-    @property
-    def image_size(self) -> int:
-        return self.preprocessing.image_size
 
     @property
     def files(self) -> list[Path]:

@@ -6,7 +6,7 @@ import contextlib
 
 import torch
 
-from ferkit.card import Preprocessing
+from ferkit.card import CardHolder, Preprocessing
 from ferkit.data.augment import center_crop, ten_crop
 
 
@@ -46,7 +46,7 @@ def predict_probabilities(
     return torch.cat(outputs)
 
 
-class CheckpointPredictor:
+class CheckpointPredictor(CardHolder):
     """A torch checkpoint behind the same interface as the runtime's ONNX EmotionRecognizer."""
 
     def __init__(self, checkpoint_path, threads: int = 0):
@@ -57,14 +57,6 @@ class CheckpointPredictor:
         self.model, self.card = model_from_checkpoint(load_checkpoint(checkpoint_path))
         self.model = self.model.to(memory_format=torch.channels_last)
         self.classes = self.card.classes
-
-    @property
-    def preprocessing(self) -> Preprocessing:
-        return self.card.preprocessing
-
-    @property
-    def image_size(self) -> int:
-        return self.preprocessing.image_size
 
     def predict_prepared(self, faces, ten_crop: bool = False):
         from ferkit.faces import resize_faces
