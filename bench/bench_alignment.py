@@ -16,6 +16,7 @@ import argparse
 import cv2
 import numpy as np
 
+from ferkit.cpu import cpu_line
 from ferkit.data import load_store
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
 from ferkit.runtime.detectors import create_detector
@@ -70,6 +71,7 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--age-model")
     args = parser.parse_args()
+    print(cpu_line())
     store = load_store(args.store).split("PublicTest")
     age = store.label_set == "age"
     chosen = np.random.default_rng(0).choice(len(store), min(args.count, len(store)), replace=False)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ferkit.batch.run import run_batch
+from ferkit.cpu import cpu_line
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
 from ferkit.runtime.images import expand_inputs
 
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    print(cpu_line())
     with tempfile.TemporaryDirectory() as folder:
         inputs = make_inputs(args.photos, args.images, Path(folder))
         analyzer = Analyzer(AnalyzerOptions(threads=1))

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.runtime.models import load_emotion_model, shipped_emotion_models
+from ferkit.cpu import cpu_line
+from ferkit.runtime.shipped import load_emotion_model, shipped_emotion_models
 
 
 def crops_per_second(predict, batch: int, seconds: float, size: int) -> float:
@@ -70,6 +71,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--fer-python", help="python of an environment where `pip install fer` worked")
     args = parser.parse_args()
+    print(cpu_line(args.threads or None))
     print(f"{'model':<34}{'batch 1 crops/s':>17}{'batch 64 crops/s':>18}")
     baseline_rates = fer_package_rates(args.fer_python, args.seconds) if args.fer_python else None
     if baseline_rates:
@@ -82,7 +84,7 @@ def main() -> None:
             if baseline_rates
             else ""
         )
-        print(f"{Path(model).name:<34}{rates[0]:>17.0f}{rates[1]:>18.0f}{ratio}")
+        print(f"{Path(model).name:<34}{rates[0]:>17.0f}{rates[1]:>18.0f}{ratio}  [{recognizer.kernel}]")
     if not baseline_rates:
         print("fer package: no comparison (give --fer-python); aim >= 1,000 crops/s at batch 64")
 

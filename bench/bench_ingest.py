@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ferkit.cpu import cpu_line
 from ferkit.data import load_store, prepare
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "fer2013-images.tar.gz"
@@ -47,6 +48,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    print(cpu_line())
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "fer2013.npz"
         baseline = timed(lambda: bare_decode(args.source), args.repeat)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ferkit.cpu import cpu_line
 from ferkit.data import load_store
-from ferkit.runtime.models import load_emotion_model
+from ferkit.runtime.shipped import load_emotion_model
 
 Shift = Callable[[np.ndarray], np.ndarray]
 

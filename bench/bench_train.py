@@ -13,6 +13,7 @@ import time
 import torch
 
 from ferkit.config import AugmentConfig, OptimConfig
+from ferkit.cpu import cpu_line
 from ferkit.data.augment import random_affine_crop, random_erase
 from ferkit.models import create_model, get_spec
 from ferkit.training.losses import soft_cross_entropy
@@ -58,6 +59,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--compile", action="store_true", help="also try torch.compile (slow first step)")
     args = parser.parse_args()
+    print(cpu_line(args.threads or None))
     torch.set_num_threads(args.threads)
     variants = {
         "fp32 eager (baseline)": dict(bf16=False, channels_last=False),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ferkit.runtime.models import emotion_model_path, load_emotion_model
+from ferkit.runtime.shipped import emotion_model_path, load_emotion_model
 
 VIEWS = [
     ("PublicTest", "centre"),

@@ -13,7 +13,7 @@ pytest.importorskip("onnxruntime")
 from ferkit.cli import main  # noqa: E402
 from ferkit.export.onnx import read_card  # noqa: E402
 from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest  # noqa: E402
-from ferkit.runtime.models import emotion_model_path  # noqa: E402
+from ferkit.runtime.shipped import emotion_model_path  # noqa: E402
 
 
 def initializers(path):

@@ -47,7 +47,7 @@ def test_an_equalised_store_cannot_serve_a_raw_pixel_model():
 
 def test_ensemble_subsets_marks_the_best_publictest_subset_and_matches_the_ensemble(tiny_store, tmp_path):
     from ferkit.cli import main
-    from ferkit.runtime.models import EMOTION_MODELS
+    from ferkit.runtime.shipped import EMOTION_MODELS
 
     for file, model in {"a.onnx": "fer2013", "b.onnx": "fer2013-int8"}.items():
         shutil.copy(EMOTION_MODELS[model], tmp_path / file)

@@ -46,7 +46,7 @@ def test_unknown_model_names_the_known_ones():
 
 def test_models_command_lists_architectures_and_shipped_models(capsys):
     from ferkit.cli import main
-    from ferkit.runtime.models import shipped_emotion_models
+    from ferkit.runtime.shipped import shipped_emotion_models
 
     assert main(["models"]) == 0
     out = capsys.readouterr().out

@@ -4,8 +4,43 @@ Importing the package stays light: heavy dependencies (torch, onnxruntime, matpl
 are imported inside the functions that need them.
 """
 
+import os
+
 __version__ = "0.1.0"
 
-from ferkit.errors import FerkitError
+# onnxruntime 1.32 on Linux keeps a device id and a queue of usage events under ~/.cache/Microsoft/ and sends
+# them to Microsoft; a tool that reads people's faces offline must not. This opts out before onnxruntime starts
+# (a user who sets the variable to 0 keeps their choice); tests/runtime/test_torch_free.py checks that a run
+# leaves nothing in the home folder.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-__all__ = ["FerkitError", "__version__"]
+from importlib import import_module  # noqa: E402
+
+from ferkit.errors import FerkitError  # noqa: E402
+
+# The public API by name, imported on first use so that `import ferkit` loads none of numpy, OpenCV,
+# onnxruntime or torch: name -> (module, attribute).
+_PUBLIC = {
+    "Analyzer": ("ferkit.runtime.analyzer", "Analyzer"),
+    "AnalyzerOptions": ("ferkit.runtime.analyzer", "AnalyzerOptions"),
+    "load_model": ("ferkit.runtime.shipped", "load_emotion_model"),
+    "analyze_video": ("ferkit.runtime.video", "analyze_video"),
+    "Config": ("ferkit.config", "Config"),
+    "create_model": ("ferkit.models", "create_model"),  # needs torch (the train extra)
+    "train": ("ferkit.training.trainer", "train"),  # needs torch
+}
+
+__all__ = ["FerkitError", "__version__", *_PUBLIC]
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'ferkit' has no attribute {name!r}")
+    module, attribute = _PUBLIC[name]
+    value = getattr(import_module(module), attribute)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

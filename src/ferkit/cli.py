@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from ferkit.errors import FerkitError
-from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS
+from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS
 
 MODEL_HELP = (
     f"emotion model: a shipped name ({', '.join(EMOTION_MODELS)}; default {DEFAULT_EMOTION}), "
@@ -81,7 +81,7 @@ def cmd_models(args) -> int:
 
 
 def _print_shipped_models() -> None:
-    from ferkit.runtime.models import DEFAULT_EMOTION, load_emotion_model, shipped_emotion_models
+    from ferkit.runtime.shipped import DEFAULT_EMOTION, load_emotion_model, shipped_emotion_models
 
     try:
         import onnxruntime  # noqa: F401
@@ -141,10 +141,14 @@ SPLIT_ALIASES = {"val": "PublicTest", "test": "PrivateTest", "train": "Training"
 def load_predictor(path: str):
     """A shipped model's name, an .onnx file or an ensemble .json runs on the torch-free runtime; anything
     else is a torch checkpoint or run folder."""
-    from ferkit.runtime.models import EMOTION_MODELS, MODEL_SUFFIXES, load_emotion_model
+    from ferkit.runtime.shipped import EMOTION_MODELS, MODEL_SUFFIXES, load_emotion_model
 
     if Path(path).suffix in MODEL_SUFFIXES or path in EMOTION_MODELS:
         return load_emotion_model(path)
+    from ferkit.evaluation.classic import MODEL_FILE, HogSvmPredictor
+
+    if Path(path).name == MODEL_FILE or (Path(path) / MODEL_FILE).is_file():
+        return HogSvmPredictor(path)
     from ferkit.training.predict import CheckpointPredictor
 
     return CheckpointPredictor(path)
@@ -154,12 +158,15 @@ def cmd_evaluate(args) -> int:
     from ferkit.evaluation.evaluate import evaluate_on_store
 
     split = SPLIT_ALIASES.get(args.split, args.split)
-    report, timing = evaluate_on_store(load_predictor(args.model), args.store, split, ten_crop=args.ten_crop)
-    print(f"{args.model} on {split}{' (ten-crop)' if args.ten_crop else ''}:")
+    predictor = load_predictor(args.model)
+    report, timing = evaluate_on_store(predictor, args.store, split, args.ten_crop, args.runtime_path)
+    path = ", runtime path: each face equalised again as `ferkit analyze` does" if args.runtime_path else ""
+    print(f"{args.model} on {split}{' (ten-crop)' if args.ten_crop else ''}{path}:")
     print(report.table())
     print(f"speed: {timing['images_per_second']:.0f} images/s ({timing['ms_per_image']:.2f} ms/image)")
     if args.json:
-        Path(args.json).write_text(json.dumps({**report.to_dict(), "split": split, "timing": timing}, indent=2))
+        record = {**report.to_dict(), "split": split, "runtime_path": args.runtime_path, "timing": timing}
+        Path(args.json).write_text(json.dumps(record, indent=2))
     if args.plot:
         from ferkit.evaluation.plots import plot_confusion
 
@@ -228,7 +235,7 @@ def cmd_calibrate(args) -> int:
     from ferkit import calibration
     from ferkit.data import load_store
     from ferkit.evaluation.evaluate import predict_on_store
-    from ferkit.runtime.models import emotion_model_path
+    from ferkit.runtime.shipped import emotion_model_path
 
     path = emotion_model_path(args.model)
     model = _raw_model(path)
@@ -292,7 +299,7 @@ def _write_calibration(path: Path, record: dict) -> None:
 
 def cmd_teacher(args) -> int:
     from ferkit.evaluation.teacher import write_teacher_targets
-    from ferkit.runtime.models import emotion_model_path, load_emotion_model
+    from ferkit.runtime.shipped import emotion_model_path, load_emotion_model
 
     path = emotion_model_path(args.model)
     model = _raw_model(path) if args.raw else load_emotion_model(path)
@@ -421,6 +428,8 @@ def cmd_video(args) -> int:
         _analyzer_from_args(args),
         every=args.every,
         smooth=args.smooth,
+        detect_every=args.detect_every,
+        age_every=args.age_every,
         annotated=args.out,
         csv_path=args.csv,
         progress=not args.no_progress,
@@ -444,6 +453,20 @@ def cmd_video(args) -> int:
     return 0
 
 
+def _add_video_schedule(parser) -> None:
+    from ferkit.runtime.schedule import AGE_EVERY, DETECT_EVERY
+
+    parser.add_argument(
+        "--detect-every",
+        type=int,
+        default=DETECT_EVERY,
+        help="run the detector on every Nth analysed frame; faces follow their tracks in between (1: every frame)",
+    )
+    parser.add_argument(
+        "--age-every", type=float, default=AGE_EVERY, help="seconds between a face's age estimates (0: every frame)"
+    )
+
+
 def cmd_webcam(args) -> int:
     from ferkit.runtime.video import run_webcam
 
@@ -453,6 +476,8 @@ def cmd_webcam(args) -> int:
         record=args.record,
         every=args.every,
         smooth=args.smooth,
+        detect_every=args.detect_every,
+        age_every=args.age_every,
         max_frames=args.max_frames,
     )
     print(
@@ -569,6 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--store", required=True)
     evaluate.add_argument("--split", default="test", help="test (PrivateTest), val (PublicTest) or a split name")
     evaluate.add_argument("--ten-crop", action="store_true")
+    evaluate.add_argument(
+        "--runtime-path",
+        action="store_true",
+        help="feed each face as `ferkit analyze` feeds a crop (equalised again), not the store's pixels as they are",
+    )
     evaluate.add_argument("--json", help="write the report here")
     evaluate.add_argument("--plot", help="write the confusion matrix PNG here")
     evaluate.set_defaults(func=cmd_evaluate)
@@ -626,6 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--json", help="frames and per-track summaries")
     video.add_argument("--plot", help="timeline PNG: emotion probabilities over time per track")
     video.add_argument("--every", type=int, default=1, help="analyse every Nth frame")
+    _add_video_schedule(video)
     video.add_argument(
         "--smooth",
         type=float,
@@ -642,6 +673,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyzer_options(webcam)
     webcam.add_argument("--record", help="also write the annotated frames to this .mp4")
     webcam.add_argument("--every", type=int, default=1)
+    _add_video_schedule(webcam)
     webcam.add_argument("--smooth", type=float, default=0.6)
     webcam.add_argument("--max-frames", type=int, help="stop after this many frames")
     webcam.set_defaults(func=cmd_webcam)
@@ -750,12 +782,35 @@ def _add_analyzer_options(parser) -> None:
     parser.add_argument("--age-model", help="age model .onnx (default: the shipped one)")
 
 
+# Which extra (pyproject.toml) brings each optional top-level module, for the error a smaller install gets.
+EXTRA_OF = {
+    **dict.fromkeys(
+        ("fastapi", "fastapi_offline", "uvicorn", "sqlalchemy", "alembic", "multipart", "psycopg", "PIL"), "serve"
+    ),
+    **dict.fromkeys(("pyarrow", "ray"), "batch"),
+    "torch": "train",
+    "onnx": "export",
+    "onnxruntime": "runtime",
+    "matplotlib": "plot",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except FerkitError as error:
         print(f"ferkit: error: {error}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as error:
+        extra = EXTRA_OF.get((error.name or "").partition(".")[0])
+        if extra is None:
+            raise  # not a missing optional dependency: a bug to report, with its traceback
+        print(
+            f"ferkit: error: `ferkit {args.command}` needs {error.name}, which comes with the {extra} extra: "
+            f"pip install 'ferkit[{extra}]'",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("ferkit: interrupted", file=sys.stderr)

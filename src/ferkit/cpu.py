@@ -49,3 +49,16 @@ def cpu_line(threads: int | None = None) -> str:
     return (
         f"CPU {cpu_model()} ({cores}) {' '.join(have) or 'no AVX2'}{', no ' + ', no '.join(missing) if missing else ''}"
     )
+
+
+def kernel_name(weights: str) -> str:
+    """Which onnxruntime kernel computes a model with these weights ("int8", "fp16", "fp32") on this CPU."""
+    if weights != "int8":
+        return "fp32" + (" (fp16 weights)" if weights == "fp16" else "")
+    flags = cpu_flags()
+    if "amx_tile" in flags:
+        return "int8 (AMX)"
+    if flags & {"avx512_vnni", "avx_vnni"}:
+        return "int8 (VNNI)"
+    # Without VNNI the recognizer asks onnxruntime for u8u8 kernels, so answers do not depend on the CPU.
+    return "int8 u8u8 (no VNNI)"

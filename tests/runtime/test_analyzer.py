@@ -89,7 +89,7 @@ def test_very_large_photo_boxes_come_back_in_original_coordinates(analyzer, port
     huge = cv2.resize(portrait, None, fx=10, fy=10, interpolation=cv2.INTER_LINEAR)  # 3200x2400
     faces = analyzer.analyze(huge).faces
     assert len(faces) == 1
-    from ferkit.runtime.detector_eval import iou
+    from ferkit.runtime.boxes import pairwise_iou as iou
 
     assert iou(np.array([faces[0].bbox], float), np.array([small_box * 10], float))[0, 0] > 0.85
 

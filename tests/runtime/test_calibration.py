@@ -40,8 +40,8 @@ def test_fit_recovers_an_overconfident_models_temperature():
 def test_a_files_temperature_is_applied_after_the_crops_are_averaged():
     import cv2
 
-    from ferkit.runtime.models import emotion_model_path
     from ferkit.runtime.recognizer import EmotionRecognizer
+    from ferkit.runtime.shipped import emotion_model_path
     from ferkit.service.assets import STATIC
 
     path = emotion_model_path("fer2013-int8")

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from ferkit.errors import FerkitError
-from ferkit.runtime.detector_eval import evaluate_detector, iou, match, read_boxes
+from ferkit.runtime.boxes import pairwise_iou as iou
+from ferkit.runtime.detector_eval import evaluate_detector, match, read_boxes
 from ferkit.runtime.detectors import DETECTORS, create_detector
 
 # Every clearly visible face in the shared sample photos, counted by eye.
@@ -91,3 +92,41 @@ def test_mtcnn_landmarks_and_stages(samples):
     boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [50, 50, 60, 60]], float)
     assert sorted(nms(boxes, np.array([0.9, 0.8, 0.7]), 0.5).tolist()) == [0, 2]
     assert square(np.array([[0, 0, 10, 20, 1.0]]))[0, :4].tolist() == [-5, 0, 15, 20]
+
+
+def test_yunet_on_onnxruntime_finds_what_opencv_finds(samples):
+    """The same network decoded as OpenCV's FaceDetectorYN decodes it: the same faces, boxes, landmarks, scores
+    (OpenCV's boxes may reach past the photo's edge; ours are clipped to it)."""
+    from ferkit.runtime.detectors import WEIGHTS, YuNetDetector
+
+    ours = YuNetDetector()
+    compared = 0
+    photos = [*sorted((samples / "photos").iterdir()), *sorted((samples / "faces-with-boxes" / "images").iterdir())]
+    for path in photos:
+        image = cv2.imread(str(path))
+        if image is None:
+            continue
+        height, width = image.shape[:2]
+        opencv = cv2.FaceDetectorYN.create(
+            str(WEIGHTS / "yunet" / "face_detection_yunet_2023mar_any_size.onnx"), "", (width, height), 0.7, 0.3, 5000
+        )
+        rows = opencv.detect(image)[1]
+        rows = sorted(rows if rows is not None else [], key=lambda row: (row[0], row[1]))
+        faces = sorted(ours.detect(image), key=lambda face: face.bbox)
+        assert len(faces) == len(rows), path.name
+        for face, row in zip(faces, rows):
+            x, y, w, h = row[:4]
+            expected = np.clip([x, y, x + w, y + h], 0, [width, height, width, height])
+            assert np.abs(np.array(face.bbox) - expected).max() <= 1, path.name
+            assert face.score == pytest.approx(row[14], abs=1e-4)
+            assert face.landmarks.ravel() == pytest.approx(row[4:14], abs=0.05)
+            compared += 1
+    assert compared >= 50
+
+
+def test_yunet_takes_gray_and_odd_sized_photos(samples):
+    image = cv2.imread(str(samples / "photos" / "obama.jpg"))
+    odd = image[: image.shape[0] - 7, : image.shape[1] - 13]
+    detector = create_detector("yunet")
+    assert len(detector.detect(odd)) == 1
+    assert len(detector.detect(cv2.cvtColor(odd, cv2.COLOR_BGR2GRAY))) == 1

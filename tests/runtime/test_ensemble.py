@@ -10,8 +10,8 @@ from ferkit.cli import main
 from ferkit.errors import FerkitError
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest
-from ferkit.runtime.models import EMOTION_MODELS, load_emotion_model
 from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.shipped import EMOTION_MODELS, load_emotion_model
 
 
 @pytest.fixture

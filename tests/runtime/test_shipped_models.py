@@ -5,8 +5,8 @@ import json
 import pytest
 
 from ferkit.cli import main
-from ferkit.runtime.models import AGE_MODEL, EMOTION_MODELS, load_emotion_model
 from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.shipped import AGE_MODEL, EMOTION_MODELS, load_emotion_model
 
 # The stores the shipped models were measured on, as `ferkit data prepare` makes them from the shared archives.
 STORES = {

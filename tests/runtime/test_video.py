@@ -12,8 +12,9 @@ import pytest
 
 from ferkit.cli import main
 from ferkit.errors import FerkitError
-from ferkit.runtime.tracking import IouTracker, Smoother, box_iou
-from ferkit.runtime.video import analyze_video, run_webcam
+from ferkit.runtime.boxes import iou as box_iou
+from ferkit.runtime.tracking import IouTracker, Smoother
+from ferkit.runtime.video import FrameAnalyzer, analyze_video, run_webcam
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,39 @@ def test_annotated_video_keeps_count_size_and_rate(clip_run, clip):
     for prop in (cv2.CAP_PROP_FRAME_COUNT, cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT):
         assert output.get(prop) == source.get(prop)
     assert output.get(cv2.CAP_PROP_FPS) == pytest.approx(source.get(cv2.CAP_PROP_FPS), abs=0.01)
+
+
+def test_detector_every_third_frame_keeps_tracks_and_summaries(clip_run, clip, analyzer):
+    """The defaults (detector on every 3rd frame, a track's age once a second) against every stage on every
+    frame: the same tracks (a face's track in one run is one track in the other), per-track frame counts a
+    detection interval apart, the same dominant emotion and shares close on every track longer than a second."""
+    fast, _ = clip_run
+    full = analyze_video(str(clip), analyzer, detect_every=1, age_every=0, progress=False)
+    pairs = set()
+    for fast_frame, full_frame in zip(fast.frames[::3], full.frames[::3]):  # frames both ran the detector on
+        full_ids = {face.bbox: face.track_id for face in full_frame.faces}
+        pairs |= {(face.track_id, full_ids[face.bbox]) for face in fast_frame.faces}
+    fast_to_full = dict(pairs)
+    assert len(fast_to_full) == len(pairs) == len(set(fast_to_full.values())) > 10  # one to one
+    fast_tracks = {t.track_id: t for t in fast.tracks()}
+    full_tracks = {t.track_id: t for t in full.tracks()}
+    assert {t for t, track in full_tracks.items() if track.frames >= 3} <= set(fast_to_full.values())
+    for fast_id, full_id in fast_to_full.items():
+        ours, reference = fast_tracks[fast_id], full_tracks[full_id]
+        assert abs(ours.frames - reference.frames) <= 4
+        if reference.frames >= 30:
+            assert ours.dominant_emotion == reference.dominant_emotion
+            assert max(abs(ours.shares[c] - reference.shares[c]) for c in analyzer.classes) <= 0.2
+    fast_ages = {f.track_id: f.age for frame in fast.frames for f in frame.faces}
+    full_ages = {f.track_id: f.age for frame in full.frames for f in frame.faces}
+    assert all(abs(fast_ages[t] - full_ages[fast_to_full[t]]) <= 5 for t in fast_to_full)  # years
+
+
+def test_frame_analyzer_refuses_bad_intervals(analyzer):
+    with pytest.raises(FerkitError, match="detect-every"):
+        FrameAnalyzer(analyzer, detect_every=0)
+    with pytest.raises(FerkitError, match="age-every"):
+        FrameAnalyzer(analyzer, age_every=-1)
 
 
 def test_every_nth_frame_and_smoothing(clip, analyzer):
@@ -124,6 +158,19 @@ def test_tracker_keeps_ids_and_starts_new_ones():
     for _ in range(3):
         tracker.update([])
     assert tracker.update([(0, 0, 10, 10)]) == [3]  # gone too long: a new id
+
+
+def test_tracker_follows_a_face_that_speeds_up_between_detections():
+    """A 40 px face walking 10 px per update, then 30 px (detections further apart): its last box overlaps
+    the new one by IoU 0.23, under the 0.3 threshold, but where it was heading overlaps by 0.33."""
+    box = lambda x: (x, 0, x + 40, 40)  # noqa: E731
+    tracker = IouTracker()
+    ids = [tracker.update([box(x)]) for x in (0, 10, 20, 30, 60, 90, 120)]
+    assert ids == [[0]] * 7
+    assert tracker.expected_box(0, 1 / 3) == pytest.approx(box(130))
+    assert tracker.expected_box(99, 1) is None
+    still = IouTracker()
+    assert [still.update([box(x)]) for x in (0, 30)] == [[0], [1]]  # no speed measured yet: a new face
 
 
 def test_smoother():

@@ -13,7 +13,7 @@ from ferkit.batch.work import WorkSpec
 from ferkit.errors import FerkitError
 from ferkit.progress import Progress
 from ferkit.runtime.age import AgeEstimator
-from ferkit.runtime.models import load_emotion_model
+from ferkit.runtime.shipped import load_emotion_model
 
 ENGINES = ("local", "ray")
 

@@ -23,7 +23,7 @@ from ferkit.errors import DataError
 from ferkit.labels import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS, SPLITS
 
 IMAGE_SIZE = 48
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+FACE_FILE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 CSV_COLUMNS = ["emotion", "pixels", "Usage"]
 FERPLUS_FOLDER_SPLITS = {"FER2013Train": "Training", "FER2013Valid": "PublicTest", "FER2013Test": "PrivateTest"}
 KAGGLE_NAME = re.compile(r"^(?P<usage>[A-Za-z]+)_(?P<id>\w+)\.\w+$")
@@ -88,12 +88,13 @@ def _iter_zip(path: Path, wanted):
 def _is_image(name: str) -> bool:
     parts = PurePosixPath(name).parts
     # macOS archives carry __MACOSX/._name resource forks that are not images.
-    return PurePosixPath(name).suffix.lower() in IMAGE_SUFFIXES and not any(
+    return PurePosixPath(name).suffix.lower() in FACE_FILE_SUFFIXES and not any(
         p.startswith(("._", "__MACOSX")) for p in parts
     )
 
 
-def decode_image(data: bytes, where: str, resize: bool) -> np.ndarray:
+def decode_face(data: bytes, where: str, resize: bool) -> np.ndarray:
+    """A data set's face file -> (48, 48) uint8 gray (a photo for the runtime is read by runtime.images)."""
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None:
         raise DataError(f"{where}: unreadable or corrupt image")
@@ -174,7 +175,7 @@ def read_kaggle_images(source: Path, resize: bool) -> RawData:
         match = KAGGLE_NAME.match(file_name)
         if not match or match["usage"] not in SPLITS:
             raise DataError(f"{where}: file name must start with Training_, PublicTest_ or PrivateTest_")
-        images.append(decode_image(data, where, resize))
+        images.append(decode_face(data, where, resize))
         labels.append(FER2013_CLASSES.index(folder))
         splits.append(SPLITS.index(match["usage"]))
         ids.append(PurePosixPath(file_name).stem)
@@ -263,7 +264,7 @@ def read_ferplus_folders(source: Path, resize: bool, votes_csv: Path | None) -> 
                 raise DataError(f"{source}: {folder}/label.csv names {base}, which is not in {folder}/")
             name, data = pngs[(folder, base)]
             split = SPLITS.index(FERPLUS_FOLDER_SPLITS[folder])
-            images.append(decode_image(data, f"{source}: {name}", resize))
+            images.append(decode_face(data, f"{source}: {name}", resize))
             votes.append(image_votes)
             splits.append(split)
             ids.append(row_index(base, split, image_votes) if row_index else base)

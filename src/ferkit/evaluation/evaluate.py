@@ -17,6 +17,7 @@ from ferkit.data import load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
+from ferkit.faces import prepare_faces
 
 
 def labelled_part(predictor, store_path: str | Path, split: str):
@@ -40,11 +41,19 @@ def predict_on_store(predictor, store_path: str | Path, split: str, ten_crop: bo
 
 
 def evaluate_on_store(
-    predictor, store_path: str | Path, split: str = "PrivateTest", ten_crop: bool = False
+    predictor, store_path: str | Path, split: str = "PrivateTest", ten_crop: bool = False, runtime_path: bool = False
 ) -> tuple[ClassificationReport | AgeReport, dict]:
-    """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group)."""
+    """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group).
+
+    `runtime_path` feeds each face as `ferkit analyze` feeds a detector's crop (gray, resized, equalised again
+    where the model equalises); otherwise the store's pixels go in as the model was trained on them. The two
+    differ on the Kaggle JPEG release, whose faces come equalised already."""
     store, part = labelled_part(predictor, store_path, split)
-    images = images_as_the_model_expects(part, predictor, store_path)
+    images = (
+        prepare_faces(list(part.images), predictor.image_size, predictor.preprocessing.equalize)
+        if runtime_path
+        else images_as_the_model_expects(part, predictor, store_path)
+    )
     started = time.perf_counter()
     probabilities = predictor.predict_prepared(images, ten_crop)
     seconds = time.perf_counter() - started

@@ -7,26 +7,34 @@ for face in result.faces: print(face.emotion, face.bbox)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
 from ferkit.errors import FerkitError
 from ferkit.runtime.age import AgeEstimator
+from ferkit.runtime.boxes import clip_box
 from ferkit.runtime.crop import crop_face
 from ferkit.runtime.detectors import create_detector, list_detectors
 from ferkit.runtime.images import read_image
-from ferkit.runtime.models import AGE_MODEL, load_emotion_model
-from ferkit.runtime.results import Face, FaceResult, ImageResult
+from ferkit.runtime.results import Face, FaceResult, ImageResult, label_above
+from ferkit.runtime.shipped import AGE_MODEL, load_emotion_model
+
+if TYPE_CHECKING:
+    from ferkit.runtime.shipped import EmotionModel
 
 DEFAULT_AGE_MODEL = AGE_MODEL
 
 
 @dataclass
 class AnalyzerOptions:
+    """How photos are analysed, checked once on construction (a bad value is a FerkitError naming it): the same
+    object comes from the CLI flags, a batch job, the service and Python."""
+
     detector: str = "yunet"
     confidence: float | None = None  # detector's own default when None
     min_face: int = 0  # pixels: smaller faces are not reported
@@ -63,15 +71,19 @@ class AnalyzerOptions:
 
 
 class Analyzer:
+    """Photos in, typed results out: `analyze(image)` / `analyze_path(path)` -> ImageResult with one FaceResult per
+    face (box, score, probabilities, emotion or None under the threshold, age range). Takes AnalyzerOptions (or
+    their fields as keywords), a shipped model name or ONNX/ensemble path as `model`, and an age model path."""
+
     def __init__(
         self,
         options: AnalyzerOptions | None = None,
         model: str | Path | None = None,
         age_model: str | Path | None = None,
         *,
-        recognizer=None,
+        recognizer: EmotionModel | None = None,
         age_estimator: AgeEstimator | None = None,
-        **overrides,
+        **overrides: Any,
     ):
         """`recognizer` and `age_estimator`, when given, are used instead of loading the models: analyzers that
         run side by side share them (an ONNX session runs concurrent calls safely), so a pool holds each model once."""
@@ -89,7 +101,7 @@ class Analyzer:
         return self.recognizer.classes
 
     def detect(self, image: np.ndarray) -> list[Face]:
-        """Faces in original coordinates; very large photos are searched on a downscaled copy."""
+        """Faces in original coordinates, left to right; very large photos are searched on a downscaled copy."""
         height, width = image.shape[:2]
         scale = min(1.0, self.options.detect_size / max(height, width))
         small = (
@@ -100,22 +112,32 @@ class Analyzer:
         faces = self.detector.detect(small)
         if scale < 1:
             faces = [_rescale(face, 1 / scale, width, height) for face in faces]
-        return [f for f in faces if min(f.width, f.height) >= max(self.options.min_face, 1)]
+        kept = [f for f in faces if min(f.width, f.height) >= max(self.options.min_face, 1)]
+        return sorted(kept, key=lambda f: (f.bbox[0], f.bbox[1]))  # left to right: face ids read like the photo
 
     def analyze(self, image: np.ndarray, file_name: str = "") -> ImageResult:
-        faces = sorted(self.detect(image), key=lambda f: (f.bbox[0], f.bbox[1]))
-        crops = [crop_face(image, face, self.options.margin, self.options.align) for face in faces]
-        probabilities = self.recognizer.predict_faces(crops, self.options.ten_crop) if crops else []
+        """A BGR (or gray) image -> every face found, left to right, classified."""
+        faces = self.detect(image)
+        results = self.classify(image, faces, ages=True)
+        return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, results)
+
+    def crops(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
+        return [crop_face(image, face, self.options.margin, self.options.align) for face in faces]
+
+    def classify(self, image: np.ndarray, faces: list[Face], ages: bool = True) -> list[FaceResult]:
+        """Emotion (and, with `ages`, age) of faces already found; all faces of the image in one batch per model."""
+        crops = self.crops(image, faces)
+        probabilities = self.recognizer.predict_faces(crops, self.options.ten_crop) if crops else np.zeros((0, 0))
         results = [self._face_result(index, face, row) for index, (face, row) in enumerate(zip(faces, probabilities))]
-        if self.age_estimator and faces:
+        if ages and self.age_estimator and crops:
             for result, (age, span) in zip(results, self.age_estimator.estimate(crops)):
                 result.age, result.age_range = age, span
-        return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, results)
+        return results
 
     def analyze_path(self, path: str | Path) -> ImageResult:
         return self.analyze(read_image(path), Path(path).name)
 
-    def analyze_paths(self, paths) -> Iterator[tuple[Path, ImageResult, np.ndarray | None]]:
+    def analyze_paths(self, paths: Iterable[str | Path]) -> Iterator[tuple[Path, ImageResult, np.ndarray | None]]:
         """Each path with its result and image; a file that fails gets a result with `error`, and the rest go on."""
         for path in paths:
             try:
@@ -127,9 +149,9 @@ class Analyzer:
 
     def _face_result(self, index: int, face: Face, row: np.ndarray) -> FaceResult:
         probabilities = dict(zip(self.classes, row.tolist()))
-        top = max(probabilities, key=probabilities.get)
-        emotion = top if probabilities[top] >= self.options.threshold else None
-        return FaceResult(index, face.bbox, face.score, probabilities, emotion)
+        return FaceResult(
+            index, face.bbox, face.score, probabilities, label_above(probabilities, self.options.threshold)
+        )
 
 
 def _default_age(age_model: str | Path | None, threads: int) -> AgeEstimator | None:
@@ -140,6 +162,6 @@ def _default_age(age_model: str | Path | None, threads: int) -> AgeEstimator | N
 
 def _rescale(face: Face, factor: float, width: int, height: int) -> Face:
     x1, y1, x2, y2 = (v * factor for v in face.bbox)
-    box = (int(max(0, round(x1))), int(max(0, round(y1))), int(min(width, round(x2))), int(min(height, round(y2))))
+    box = clip_box((x1, y1, x2, y2), width, height)
     landmarks = None if face.landmarks is None else face.landmarks * factor
     return Face(box, face.score, landmarks)

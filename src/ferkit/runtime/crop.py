@@ -25,5 +25,5 @@ def crop_face(image: np.ndarray, face: Face, margin: float = 0.1, align: bool = 
     angle = eye_angle(face.landmarks) if align and face.landmarks is not None else 0.0
     matrix = cv2.getRotationMatrix2D(centre, angle, 1.0)
     # Move the rotated centre to the middle of the output square.
-    matrix[:, 2] += (side / 2 - centre[0], side / 2 - centre[1])
+    matrix[:, 2] += np.array([side / 2 - centre[0], side / 2 - centre[1]])
     return cv2.warpAffine(image, matrix, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

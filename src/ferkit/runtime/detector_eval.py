@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.errors import FerkitError
+from ferkit.runtime.boxes import pairwise_iou
 from ferkit.runtime.detectors import create_detector
 from ferkit.runtime.images import read_image
 
@@ -36,7 +37,7 @@ class DetectorScore:
 
 def read_boxes(csv_path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     """faces.csv (image,split,x1,y1,x2,y2,ignore) -> {image: {"faces": (N,4), "ignore": (M,4)}}."""
-    boxes: dict[str, dict[str, list]] = defaultdict(lambda: {"faces": [], "ignore": []})
+    boxes: dict[str, dict[str, list[list[float]]]] = defaultdict(lambda: {"faces": [], "ignore": []})
     try:
         with open(csv_path, newline="") as handle:
             for number, row in enumerate(csv.DictReader(handle), start=2):
@@ -51,21 +52,14 @@ def read_boxes(csv_path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     return {name: {k: np.array(v, float).reshape(-1, 4) for k, v in entry.items()} for name, entry in boxes.items()}
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of (N,4) and (M,4) boxes -> (N, M)."""
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    overlap = np.clip(bottom_right - top_left, 0, None).prod(axis=2)
-    area = lambda boxes: (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])  # noqa: E731
-    return overlap / (area(a)[:, None] + area(b)[None, :] - overlap + 1e-9)
-
-
 def match(detections: np.ndarray, faces: np.ndarray, ignore: np.ndarray, threshold: float) -> tuple[int, int]:
     """Greedy matching, best score first: (faces found, false positives). Hits on `ignore` boxes are neither."""
     found, false_positives = 0, 0
     taken = np.zeros(len(faces), bool)
-    overlaps = iou(detections, faces) if len(faces) else np.zeros((len(detections), 0))
-    ignored = (iou(detections, ignore).max(axis=1) >= threshold) if len(ignore) else np.zeros(len(detections), bool)
+    overlaps = pairwise_iou(detections, faces) if len(faces) else np.zeros((len(detections), 0))
+    ignored = (
+        (pairwise_iou(detections, ignore).max(axis=1) >= threshold) if len(ignore) else np.zeros(len(detections), bool)
+    )
     for index in range(len(detections)):
         candidates = np.where(~taken, overlaps[index], -1) if len(faces) else np.array([])
         if len(candidates) and candidates.max() >= threshold:
@@ -77,7 +71,11 @@ def match(detections: np.ndarray, faces: np.ndarray, ignore: np.ndarray, thresho
 
 
 def evaluate_detector(
-    name: str, images_dir: str | Path, boxes: dict, threshold: float = 0.5, confidence: float | None = None
+    name: str,
+    images_dir: str | Path,
+    boxes: dict[str, dict[str, np.ndarray]],
+    threshold: float = 0.5,
+    confidence: float | None = None,
 ) -> DetectorScore:
     detector = create_detector(name, confidence)
     totals = {"faces": 0, "found": 0, "detections": 0, "fp": 0}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -56,7 +58,9 @@ def annotate(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
     return canvas
 
 
-def place_label(bbox, size: tuple[int, int], shape, placed: list) -> tuple[int, int, int, int]:
+def place_label(
+    bbox: Sequence[int], size: tuple[int, int], shape: tuple[int, ...], placed: list[tuple[int, int, int, int]]
+) -> tuple[int, int, int, int]:
     """Where a label goes: above the box, else below it, else just inside its top; always within the
     image, and in the first of those spots that hides no label already drawn (faces side by side in a
     group photo would otherwise cover each other's text)."""
@@ -72,5 +76,5 @@ def place_label(bbox, size: tuple[int, int], shape, placed: list) -> tuple[int, 
     return (left, inside[0], left + width, inside[0] + height)
 
 
-def _overlap(a, b) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def _overlap(a: Sequence[int], b: Sequence[int]) -> bool:
+    return bool(a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,9 +29,9 @@ class EnsembleRecognizer(CardHolder):
     def __init__(
         self,
         members: list[EmotionRecognizer],
-        metrics: dict | None = None,
+        metrics: dict[str, Any] | None = None,
         path: Path | None = None,
-        calibration: dict | None = None,
+        calibration: dict[str, Any] | None = None,
         calibrated: bool = True,
     ):
         self.members = members
@@ -51,12 +52,16 @@ class EnsembleRecognizer(CardHolder):
 
     @classmethod
     def from_files(cls, paths: list[str | Path], threads: int = 0) -> EnsembleRecognizer:
-        return cls([EmotionRecognizer(path, threads=threads, spin=False, calibrated=False) for path in paths])
+        return cls([EmotionRecognizer(path, threads=threads, calibrated=False) for path in paths])
 
     @property
     def files(self) -> list[Path]:
         manifest = [self.path] if self.path else []
         return manifest + [member.path for member in self.members]
+
+    @property
+    def kernel(self) -> str:
+        return " + ".join(member.kernel for member in self.members)
 
     def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
         average = np.mean([member.predict_faces(crops, ten_crop) for member in self.members], axis=0)
@@ -80,12 +85,15 @@ def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:
 
 
 def write_manifest(
-    members: list[str | Path], out: str | Path, metrics: dict | None = None, calibration: dict | None = None
+    members: list[str | Path],
+    out: str | Path,
+    metrics: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> Path:
     out = check_manifest_place(members, out)
     entries = [{"file": Path(member).name, "sha256": file_sha256(Path(member))} for member in members]
     manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}, "calibration": calibration or {}}
-    return atomic_write(out, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
+    return _write_json(out, manifest)
 
 
 def repin_members(folder: Path, old_sha256: str, new_sha256: str) -> list[Path]:
@@ -100,18 +108,25 @@ def repin_members(folder: Path, old_sha256: str, new_sha256: str) -> list[Path]:
         if any(entry["sha256"] == old_sha256 for entry in manifest["members"]):
             for entry in manifest["members"]:
                 entry["sha256"] = new_sha256 if entry["sha256"] == old_sha256 else entry["sha256"]
-            atomic_write(path, lambda tmp, m=manifest: Path(tmp).write_text(json.dumps(m, indent=2) + "\n"))
+            _write_json(path, manifest)
             repinned.append(path)
     return repinned
 
 
-def write_calibration(path: Path, calibration: dict) -> None:
+def write_calibration(path: Path, calibration: dict[str, Any]) -> None:
     manifest = read_manifest(path)
     manifest["calibration"] = calibration
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
+    _write_json(path, manifest)
 
 
-def read_manifest(path: Path) -> dict:
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    def write(temporary: str) -> None:
+        Path(temporary).write_text(json.dumps(data, indent=2) + "\n")
+
+    return atomic_write(path, write)
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise FerkitError(f"{path}: no such ensemble file")
     try:
@@ -127,7 +142,7 @@ def read_manifest(path: Path) -> dict:
     return manifest
 
 
-def _valid_members(entries) -> bool:
+def _valid_members(entries: Any) -> bool:
     return (
         bool(entries)
         and isinstance(entries, list)
@@ -142,7 +157,7 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _load_member(folder: Path, entry: dict, threads: int) -> EmotionRecognizer:
+def _load_member(folder: Path, entry: dict[str, Any], threads: int) -> EmotionRecognizer:
     path = folder / entry["file"]
     if not path.is_file():
         raise FerkitError(f"member {entry['file']} is missing")
@@ -150,7 +165,7 @@ def _load_member(folder: Path, entry: dict, threads: int) -> EmotionRecognizer:
         raise FerkitError(
             f"member {entry['file']} is not the file this ensemble was measured with (its SHA-256 differs)"
         )
-    return EmotionRecognizer(path, threads=threads, spin=False, calibrated=False)  # raw: the ensemble calibrates
+    return EmotionRecognizer(path, threads=threads, calibrated=False)  # raw: the ensemble calibrates
 
 
 def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:
@@ -166,7 +181,7 @@ def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:
     return members[0].classes
 
 
-def _ensemble_card(members: list[EmotionRecognizer], metrics: dict, calibration: dict) -> ModelCard:
+def _ensemble_card(members: list[EmotionRecognizer], metrics: dict[str, Any], calibration: dict[str, Any]) -> ModelCard:
     """What a single model's card says, so listings and the service can describe an ensemble too. Faces are
     prepared at the largest member size; each member resizes and normalises them its own way."""
     cards = [member.card for member in members]

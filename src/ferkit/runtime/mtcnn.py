@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ferkit.runtime.boxes import clip_box, is_empty
 from ferkit.runtime.results import Face
 
 WEIGHTS = Path(__file__).parent / "weights" / "mtcnn"
@@ -66,13 +67,15 @@ class MTCNNDetector:
         confidence: float | None = None,
         min_face: int = 20,
         factor: float = 0.709,
-        stage_thresholds=(0.6, 0.7, 0.7),
+        stage_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
     ):
         import onnxruntime as ort
 
         self.confidence = self.default_confidence if confidence is None else confidence
         self.min_face, self.factor, self.thresholds = min_face, factor, stage_thresholds
         options = ort.SessionOptions()
+        # Three networks run in turn on many small inputs: no spinning between them (see EmotionRecognizer).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.nets = {
             name: ort.InferenceSession(str(WEIGHTS / f"{name}.onnx"), options, providers=["CPUExecutionProvider"])
             for name in ("pnet", "rnet", "onet")
@@ -94,9 +97,8 @@ class MTCNNDetector:
         height, width = image.shape[:2]
         faces = []
         for box, points in zip(boxes, landmarks):
-            x1, y1, x2, y2 = (int(round(v)) for v in box[:4])
-            clipped = (max(0, x1), max(0, y1), min(width, x2), min(height, y2))
-            if clipped[2] > clipped[0] and clipped[3] > clipped[1]:
+            clipped = clip_box(box, width, height)
+            if not is_empty(clipped):
                 faces.append(Face(clipped, float(box[4]), points))
         return faces
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -14,7 +16,13 @@ from ferkit.runtime.results import ImageResult
 
 
 class OutputWriter:
-    def __init__(self, out_dir: str | Path | None, csv_path: str | Path | None, classes, annotate_images: bool = True):
+    def __init__(
+        self,
+        out_dir: str | Path | None,
+        csv_path: str | Path | None,
+        classes: Sequence[str],
+        annotate_images: bool = True,
+    ):
         self.out_dir = Path(out_dir) if out_dir else None
         if self.out_dir:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -22,7 +30,7 @@ class OutputWriter:
         self.classes = list(classes)
         self._used_stems: set[str] = set()
         self._csv_handle = open(csv_path, "w", newline="") if csv_path else None
-        self._csv = None
+        self._csv: csv.DictWriter[str] | None = None
 
     def write(self, path: Path, result: ImageResult, image: np.ndarray | None) -> None:
         if self.out_dir:
@@ -34,7 +42,8 @@ class OutputWriter:
             for row in result.csv_rows(self.classes):
                 self._csv_row({"path": str(path), **row})
 
-    def _csv_row(self, row: dict) -> None:
+    def _csv_row(self, row: dict[str, Any]) -> None:
+        assert self._csv_handle is not None  # rows are written only where a CSV was asked for
         if self._csv is None:
             columns = [
                 "path",
@@ -74,5 +83,5 @@ class OutputWriter:
     def __enter__(self) -> OutputWriter:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

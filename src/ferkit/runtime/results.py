@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+
+
+def label_above(probabilities: dict[str, float], threshold: float) -> str | None:
+    """The one rule for labels: the most probable class, or None when its probability is under `threshold`."""
+    top = max(probabilities, key=probabilities.__getitem__)
+    return top if probabilities[top] >= threshold else None
 
 
 @dataclass
@@ -40,7 +48,7 @@ class FaceResult:
     def top_probability(self) -> float:
         return max(self.probabilities.values())
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "face_id": self.face_id,
             "bbox": [int(v) for v in self.bbox],
@@ -59,10 +67,10 @@ class FrameResult:
     time: float  # seconds from the start
     faces: list[FaceResult] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"frame": self.frame_index, "time": round(self.time, 3), "faces": [f.to_dict() for f in self.faces]}
 
-    def csv_rows(self, classes) -> list[dict]:
+    def csv_rows(self, classes: Sequence[str]) -> list[dict[str, Any]]:
         return [
             {
                 "frame": self.frame_index,
@@ -97,15 +105,10 @@ class ImageResult:
 
     def with_threshold(self, threshold: float) -> ImageResult:
         """The same faces, labelled only where the top probability reaches `threshold`."""
-        faces = [
-            replace(
-                f, emotion=max(f.probabilities, key=f.probabilities.get) if f.top_probability >= threshold else None
-            )
-            for f in self.faces
-        ]
+        faces = [replace(f, emotion=label_above(f.probabilities, threshold)) for f in self.faces]
         return replace(self, threshold=threshold, faces=faces)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         result = {
             "file_name": self.file_name,
             "width": self.width,
@@ -117,7 +120,7 @@ class ImageResult:
             result["error"] = self.error
         return result
 
-    def csv_rows(self, classes) -> list[dict]:
+    def csv_rows(self, classes: Sequence[str]) -> list[dict[str, Any]]:
         """One row per face; an image without faces (or that failed) still gets one row saying so."""
         base = {"file_name": self.file_name, "width": self.width, "height": self.height}
         if not self.faces:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferkit.errors import FerkitError
 from ferkit.runtime.draw import COLOURS
 
+if TYPE_CHECKING:
+    from ferkit.runtime.video import VideoResult
 
-def plot_timeline(result, path: str | Path, max_tracks: int = 6) -> Path:
+
+def plot_timeline(result: VideoResult, path: str | Path, max_tracks: int = 6) -> Path:
     try:
         import matplotlib
 

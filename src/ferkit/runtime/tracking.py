@@ -2,31 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ferkit.errors import FerkitError
-
-
-def box_iou(a, b) -> float:
-    x1, y1 = max(a[0], b[0]), max(a[1], b[1])
-    x2, y2 = min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0, x2 - x1) * max(0, y2 - y1)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+from ferkit.runtime.boxes import BoxLike, iou
 
 
 @dataclass
 class _Track:
     track_id: int
-    box: tuple
+    box: np.ndarray  # x1, y1, x2, y2 where last seen
     last_seen: int
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))  # box change per analysed frame
+
+    def expected(self, step: float) -> np.ndarray:
+        return self.box + self.velocity * (step - self.last_seen)
 
 
 class IouTracker:
-    """A face keeps its id while its box overlaps its last box; a track unseen for `max_missed` analysed
-    frames ends, so a face that leaves and comes back gets a new id."""
+    """A face keeps its id while its box overlaps its track's last box or where the track was heading (the
+    last box moved at its last measured speed: a face crossing the frame keeps its id between detections a few
+    frames apart);
+    a track unseen for `max_missed` analysed frames ends, so a face that leaves and comes back gets a new id."""
 
     def __init__(self, iou_threshold: float = 0.3, max_missed: int = 5):
         self.iou_threshold, self.max_missed = iou_threshold, max_missed
@@ -34,11 +34,11 @@ class IouTracker:
         self.next_id = 0
         self.step = 0
 
-    def update(self, boxes: list[tuple]) -> list[int]:
+    def update(self, boxes: Sequence[BoxLike]) -> list[int]:
         self.step += 1
         self.tracks = [t for t in self.tracks if self.step - t.last_seen <= self.max_missed]
         pairs = sorted(
-            ((box_iou(box, track.box), b, t) for b, box in enumerate(boxes) for t, track in enumerate(self.tracks)),
+            ((self._overlap(box, track), b, t) for b, box in enumerate(boxes) for t, track in enumerate(self.tracks)),
             reverse=True,
         )
         ids: list[int | None] = [None] * len(boxes)
@@ -47,15 +47,28 @@ class IouTracker:
             if overlap < self.iou_threshold:
                 break
             if ids[b] is None and t not in used:
-                ids[b] = self.tracks[t].track_id
+                track = self.tracks[t]
+                ids[b] = track.track_id
                 used.add(t)
-                self.tracks[t].box, self.tracks[t].last_seen = boxes[b], self.step
-        for b, box in enumerate(boxes):
+                box = np.asarray(boxes[b], float)
+                track.velocity = (box - track.box) / (self.step - track.last_seen)
+                track.box, track.last_seen = box, self.step
+        for b, unmatched in enumerate(boxes):
             if ids[b] is None:
                 ids[b] = self.next_id
-                self.tracks.append(_Track(self.next_id, box, self.step))
+                self.tracks.append(_Track(self.next_id, np.asarray(unmatched, float), self.step))
                 self.next_id += 1
-        return ids
+        return [int(i) for i in ids if i is not None]
+
+    def _overlap(self, box: BoxLike, track: _Track) -> float:
+        # Where it was and where it was heading, whichever overlaps more: a detector's jitter in one frame
+        # must not throw a still face's track off.
+        return max(iou(box, track.box), iou(box, track.expected(self.step)))
+
+    def expected_box(self, track_id: int, steps: float) -> np.ndarray | None:
+        """Where a live track's box should be `steps` updates (a fraction between two) after the last one."""
+        track = next((t for t in self.tracks if t.track_id == track_id), None)
+        return None if track is None else track.expected(self.step + steps)
 
 
 class Smoother:
@@ -76,7 +89,7 @@ class Smoother:
         self.state[track_id] = smoothed
         return smoothed
 
-    def forget(self, live_ids) -> None:
+    def forget(self, live_ids: Iterable[int]) -> None:
         """Drop state of ended tracks, so a long video does not accumulate it."""
         live = set(live_ids)
         self.state = {k: v for k, v in self.state.items() if k in live}

@@ -9,17 +9,24 @@ from __future__ import annotations
 import csv
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
 
 from ferkit.errors import FerkitError
+
+if TYPE_CHECKING:
+    from ferkit.runtime.window import OpenCVWindow, TkWindow
+from ferkit.labels import age_range
 from ferkit.progress import Progress
 from ferkit.runtime.analyzer import Analyzer
+from ferkit.runtime.boxes import clip_box, is_empty
 from ferkit.runtime.draw import annotate
-from ferkit.runtime.results import FaceResult, FrameResult
+from ferkit.runtime.results import Face, FaceResult, FrameResult, label_above
+from ferkit.runtime.schedule import AGE_EVERY, DETECT_EVERY
 from ferkit.runtime.tracking import IouTracker, Smoother
 
 
@@ -32,7 +39,7 @@ class TrackSummary:
     dominant_emotion: str | None
     shares: dict[str, float]  # share of the track's analysed frames spent in each emotion
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "track_id": self.track_id,
             "first_seen": round(self.first_seen, 3),
@@ -48,7 +55,7 @@ class _TrackStats:
     first_seen: float
     last_seen: float
     frames: int = 0
-    labels: Counter = field(default_factory=Counter)
+    labels: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -73,6 +80,8 @@ class VideoResult:
         if self.keep_frames:
             self.frames.append(frame)
         for face in frame.faces:
+            if face.track_id is None:
+                continue  # summaries are per track
             stats = self._stats.setdefault(face.track_id, _TrackStats(frame.time, frame.time))
             stats.last_seen, stats.frames = frame.time, stats.frames + 1
             if face.emotion:
@@ -86,7 +95,7 @@ class VideoResult:
             summaries.append(TrackSummary(track_id, stats.first_seen, stats.last_seen, stats.frames, dominant, shares))
         return summaries
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         result = {
             "source": self.source,
             "width": self.width,
@@ -121,7 +130,7 @@ class VideoFrames:
         self.expected = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None  # None for live streams
         self.read = 0
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         while True:
             ok, frame = self.capture.read()
             if not ok:
@@ -139,24 +148,98 @@ class VideoFrames:
         self.capture.release()
 
 
-class FrameAnalyzer:
-    """One frame at a time: detect and classify, give stable ids, smooth per track."""
+@dataclass
+class _TrackAge:
+    total: float = 0.0
+    estimates: int = 0
+    updated: float = float("-inf")  # seconds into the video of the last estimate
 
-    def __init__(self, analyzer: Analyzer, smooth: float = 0.0, max_missed: int = 5):
-        self.analyzer, self.tracker, self.smoother = analyzer, IouTracker(max_missed=max_missed), Smoother(smooth)
+    @property
+    def mean(self) -> float:
+        return self.total / self.estimates
+
+
+class FrameAnalyzer:
+    """One frame at a time: find faces, classify them in one batch, give stable ids, smooth per track.
+
+    Two things are not redone on every frame, since neither changes within a fraction of a second: the detector
+    runs on every `detect_every`-th frame and the faces it found are classified again in between (a face moves a
+    few pixels in that time), and each track's age is estimated when it appears and every `age_every` seconds
+    after, the mean of its estimates so far being what is reported."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        smooth: float = 0.0,
+        max_missed: int = 5,
+        detect_every: int = 1,
+        age_every: float = 0.0,
+    ):
+        if detect_every < 1:
+            raise FerkitError(f"--detect-every must be 1 or more, not {detect_every}")
+        if age_every < 0:
+            raise FerkitError(f"--age-every must be 0 seconds or more, not {age_every:g}")
+        # The tracker sees detections only: a track ends after `max_missed` analysed frames without one.
+        tracker = IouTracker(max_missed=max(1, -(-max_missed // detect_every)))
+        self.analyzer, self.tracker, self.smoother = analyzer, tracker, Smoother(smooth)
+        self.detect_every, self.age_every = detect_every, age_every
+        self.calls = 0
+        self.detected: list[Face] = []
+        self.track_ids: list[int] = []
+        self.ages: dict[int, _TrackAge] = {}
 
     def __call__(self, frame: np.ndarray, index: int, seconds: float) -> FrameResult:
-        faces = self.analyzer.analyze(frame).faces
-        ids = self.tracker.update([face.bbox for face in faces])
+        since_detection = self.calls % self.detect_every
+        self.calls += 1
+        if since_detection == 0:
+            self.detected = self.analyzer.detect(frame)
+            self.track_ids = self.tracker.update([face.bbox for face in self.detected])
+            faces = self.detected
+        else:
+            steps = since_detection / self.detect_every
+            faces = [self._moved(face, t, steps, frame.shape) for face, t in zip(self.detected, self.track_ids)]
+        results = self.analyzer.classify(frame, faces, ages=False)
         classes = self.analyzer.classes
-        for face, track_id in zip(faces, ids):
-            face.track_id = face.face_id = track_id
-            smoothed = self.smoother(track_id, np.array([face.probabilities[c] for c in classes]))
-            face.probabilities = dict(zip(classes, smoothed.tolist()))
-            top = max(face.probabilities, key=face.probabilities.get)
-            face.emotion = top if face.probabilities[top] >= self.analyzer.options.threshold else None
-        self.smoother.forget(t.track_id for t in self.tracker.tracks)
-        return FrameResult(index, seconds, faces)
+        for result, track_id in zip(results, self.track_ids):
+            result.track_id = track_id
+            smoothed = self.smoother(track_id, np.array([result.probabilities[c] for c in classes]))
+            result.probabilities = dict(zip(classes, smoothed.tolist()))
+            result.emotion = label_above(result.probabilities, self.analyzer.options.threshold)
+        self._add_ages(frame, faces, results, seconds)
+        live = [t.track_id for t in self.tracker.tracks]
+        self.smoother.forget(live)
+        self.ages = {t: self.ages[t] for t in live if t in self.ages}
+        return FrameResult(index, seconds, results)
+
+    def _moved(self, face: Face, track_id: int, steps: float, shape: tuple[int, ...]) -> Face:
+        """A face found on an earlier frame, moved to where its track is heading."""
+        expected = self.tracker.expected_box(track_id, steps)
+        if expected is None:
+            return face
+        height, width = shape[:2]
+        box = clip_box(expected, width, height)
+        if is_empty(box):
+            return face  # heading out of the frame: keep it where it was seen until the detector says
+        shift = (np.asarray(box[:2]) + box[2:]) / 2 - (np.asarray(face.bbox[:2]) + face.bbox[2:]) / 2
+        landmarks = None if face.landmarks is None else face.landmarks + shift
+        return Face(box, face.score, landmarks)
+
+    def _add_ages(self, frame: np.ndarray, faces: list[Face], results: list[FaceResult], seconds: float) -> None:
+        estimator = self.analyzer.age_estimator
+        if estimator is None:
+            return
+        due = [
+            (face, track_id)
+            for face, track_id in zip(faces, self.track_ids)
+            if seconds - self.ages.get(track_id, _TrackAge()).updated >= self.age_every
+        ]
+        estimates = estimator.estimate(self.analyzer.crops(frame, [face for face, _ in due])) if due else []
+        for (_, track_id), (years, _) in zip(due, estimates):
+            track = self.ages.setdefault(track_id, _TrackAge())
+            track.total, track.estimates, track.updated = track.total + years, track.estimates + 1, seconds
+        for result, track_id in zip(results, self.track_ids):
+            result.age = self.ages[track_id].mean
+            result.age_range = age_range(result.age)
 
 
 def analyze_video(
@@ -165,6 +248,8 @@ def analyze_video(
     *,
     every: int = 1,
     smooth: float = 0.0,
+    detect_every: int = DETECT_EVERY,
+    age_every: float = AGE_EVERY,
     annotated: str | None = None,
     csv_path: str | None = None,
     progress: bool = True,
@@ -177,7 +262,9 @@ def analyze_video(
         raise FerkitError("--every must be 1 or more")
     frames = VideoFrames(source)
     result = VideoResult(frames.source, frames.width, frames.height, frames.fps, analyzer.classes, keep_frames)
-    per_frame = FrameAnalyzer(analyzer, smooth, max_missed=max(2, round(frames.fps / every / 2)))
+    per_frame = FrameAnalyzer(
+        analyzer, smooth, max(2, round(frames.fps / every / 2)), detect_every=detect_every, age_every=age_every
+    )
     writer = _video_writer(annotated, frames.fps, frames.width, frames.height) if annotated else None
     table = _CsvRows(csv_path, analyzer.classes) if csv_path else None
     bar = Progress(frames.expected, f"{frames.source}", "frames") if progress else None
@@ -217,10 +304,12 @@ def run_webcam(
     source: str | int,
     analyzer: Analyzer,
     *,
-    window=None,
+    window: OpenCVWindow | TkWindow | None = None,
     record: str | None = None,
     every: int = 1,
     smooth: float = 0.6,
+    detect_every: int = DETECT_EVERY,
+    age_every: float = AGE_EVERY,
     max_frames: int | None = None,
 ) -> VideoResult:
     """The same path as a video file, shown live with an FPS counter; `q` or Escape (or closing) quits."""
@@ -229,7 +318,7 @@ def run_webcam(
     window = window or open_window("ferkit webcam (q quits)")
     shown = 0
 
-    def show(frame, _result, fps) -> bool:
+    def show(frame: np.ndarray, _result: FrameResult | None, fps: float) -> bool:
         nonlocal shown
         shown += 1
         keep_going = window.show(draw_fps(frame, fps))
@@ -241,6 +330,8 @@ def run_webcam(
             analyzer,
             every=every,
             smooth=smooth,
+            detect_every=detect_every,
+            age_every=age_every,
             annotated=record,
             progress=False,
             keep_frames=False,
@@ -251,7 +342,8 @@ def run_webcam(
 
 
 def _video_writer(path: str, fps: float, width: int, height: int) -> cv2.VideoWriter:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    fourcc = cv2.VideoWriter.fourcc(*"mp4v")
+    writer = cv2.VideoWriter(str(path), fourcc, fps, (width, height))
     if not writer.isOpened():
         raise FerkitError(f"{path}: cannot write a video here (use an .mp4 path in a writable folder)")
     return writer
@@ -260,7 +352,7 @@ def _video_writer(path: str, fps: float, width: int, height: int) -> cv2.VideoWr
 class _CsvRows:
     """Rows go to disk as each frame is analysed, so a crash or a cut stream loses nothing already seen."""
 
-    def __init__(self, path: str, classes):
+    def __init__(self, path: str, classes: Sequence[str]):
         self.handle = open(path, "w", newline="")
         columns = [
             "frame",

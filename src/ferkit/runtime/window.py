@@ -3,6 +3,8 @@ library), since the headless OpenCV wheels ferkit installs have no window suppor
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -42,7 +44,7 @@ class TkWindow:
         self.open = True
         self.root.bind("<Key>", lambda event: self._quit() if event.keysym in QUIT_KEYS else None)
         self.root.protocol("WM_DELETE_WINDOW", self._quit)
-        self._image = None
+        self._image: Any = None  # Tk keeps no reference of its own: the image must outlive the call
 
     def _quit(self) -> None:
         self.open = False
@@ -63,7 +65,7 @@ class TkWindow:
             pass
 
 
-def open_window(title: str = "ferkit"):
+def open_window(title: str = "ferkit") -> OpenCVWindow | TkWindow:
     return OpenCVWindow(title) if opencv_has_gui() else TkWindow(title)
 
 

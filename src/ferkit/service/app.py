@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.routing import Match
 
@@ -42,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.db_url)
         migrate(engine)
         app.state.engine = engine
@@ -82,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
-    def index():
+    def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
     _add_options(app)  # last: it answers only paths no other route answers OPTIONS for
@@ -93,7 +95,7 @@ def _add_options(app: FastAPI) -> None:
     """OPTIONS on any path lists its methods in Allow (CORS preflights are answered before, by the CORS layer)."""
 
     @app.options("/{path:path}", include_in_schema=False)
-    async def options(request: Request):
+    async def options(request: Request) -> Response:
         routes = [route for route in request.app.routes if getattr(route, "path", None) != "/{path:path}"]
         methods = {
             method
@@ -110,28 +112,28 @@ def _add_error_handlers(app: FastAPI) -> None:
     """Every error is a JSON body {"detail": ...}, whatever raised it."""
 
     @app.exception_handler(UploadError)
-    async def upload_error(_request: Request, error: UploadError):
+    async def upload_error(_request: Request, error: UploadError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=error.status)
 
     @app.exception_handler(ServiceBusy)
-    async def busy(_request: Request, error: ServiceBusy):
+    async def busy(_request: Request, error: ServiceBusy) -> JSONResponse:
         return JSONResponse(
             {"detail": str(error)}, status_code=503, headers={"Retry-After": str(error.retry_after_seconds)}
         )
 
     @app.exception_handler(FerkitError)
-    async def ferkit_error(_request: Request, error: FerkitError):
+    async def ferkit_error(_request: Request, error: FerkitError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=422)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, error: RequestValidationError):
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=422)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
-    async def database_down(_request: Request, error: Exception):
+    async def database_down(_request: Request, error: Exception) -> JSONResponse:
         log.warning("database error: %s", type(error).__name__)
         return JSONResponse(
             {"detail": "the database is not reachable; retry shortly"},
@@ -140,7 +142,7 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def internal_error(_request: Request, error: Exception):
+    async def internal_error(_request: Request, error: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=error)
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
@@ -151,12 +153,14 @@ def _add_probes(app: FastAPI) -> None:
 
     @app.get("/healthz", tags=["health"], operation_id="healthz")
     @app.head("/healthz", tags=["health"], operation_id="healthz_head")
-    async def healthz() -> dict:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], operation_id="readyz", responses={503: {"model": ErrorOut}})
-    @app.head("/readyz", tags=["health"], operation_id="readyz_head", responses={503: {"model": ErrorOut}})
-    async def readyz(request: Request):
+    unready: dict[int | str, dict[str, Any]] = {503: {"model": ErrorOut}}
+
+    @app.get("/readyz", tags=["health"], operation_id="readyz", responses=unready, response_model=None)
+    @app.head("/readyz", tags=["health"], operation_id="readyz_head", responses=unready, response_model=None)
+    async def readyz(request: Request) -> JSONResponse | dict[str, str]:
         loop = asyncio.get_running_loop()
         try:
             await asyncio.wait_for(
@@ -182,7 +186,7 @@ def _add_offline_docs(app: FastAPI) -> None:
     app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
-    async def docs():
+    async def docs() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="ferkit API",
@@ -192,6 +196,6 @@ def _add_offline_docs(app: FastAPI) -> None:
         )
 
 
-def _ping(engine) -> None:
+def _ping(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))

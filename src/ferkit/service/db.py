@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -18,7 +19,8 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship, sessionmaker
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, deferred, mapped_column, relationship, sessionmaker
 
 
 def utcnow() -> datetime:
@@ -30,16 +32,16 @@ def new_public_id() -> str:
     return str(uuid.uuid4())
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """A time zone-aware UTC datetime on every database: SQLite stores no zone and would hand back naive times."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.astimezone(UTC) if value is not None and value.tzinfo else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -86,18 +88,18 @@ class FaceRow(Base):
     y2: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     emotion: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    probabilities: Mapped[dict] = mapped_column(JSON)
+    probabilities: Mapped[dict[str, float]] = mapped_column(JSON)
     age_range: Mapped[str | None] = mapped_column(String(16), nullable=True)
     age: Mapped[float | None] = mapped_column(Float, nullable=True)
     analysis: Mapped[Analysis] = relationship(back_populates="faces")
 
 
-def make_engine(url: str):
+def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record):
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores ON DELETE CASCADE without it
             cursor.execute("PRAGMA journal_mode=WAL")  # readers do not wait for the writer
@@ -107,7 +109,7 @@ def make_engine(url: str):
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def migrate(engine, revision: str = "head") -> None:
+def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to a migration (the newest by default; Alembic, run in-process at start-up)."""
     from alembic import command
     from alembic.config import Config
@@ -119,5 +121,5 @@ def migrate(engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
-def make_sessions(engine) -> sessionmaker:
+def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)

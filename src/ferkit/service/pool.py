@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from ferkit.errors import FerkitError
 from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
-from ferkit.runtime.models import AGE_MODEL, emotion_model_path, load_emotion_model
+from ferkit.runtime.shipped import AGE_MODEL, emotion_model_path, load_emotion_model
 
 
 class ServiceBusy(FerkitError):

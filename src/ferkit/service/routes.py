@@ -6,7 +6,8 @@ Access (the API key) and request size are checked before any handler runs, in gu
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
 
 import cv2
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, Response, UploadFile
@@ -34,12 +35,12 @@ DetectorName = Literal[tuple(list_detectors())]  # type: ignore[valid-type]  # t
 IMAGE_CACHE_SECONDS = 86_400  # an analysis never changes; a deleted one answers 404 once the cache expires
 
 
-def errors(*codes: int) -> dict:
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """Every error a route can answer, as the JSON body it has: 401 (key), 422 (parameters), 503 (database)."""
     return {code: {"model": ErrorOut} for code in sorted({401, 422, 503, *codes})}
 
 
-def session(request: Request):
+def session(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as db:
         yield db
 
@@ -71,7 +72,7 @@ def create_analysis(
     db: Db,
     file: Annotated[UploadFile, File(description="a photo")],
     threshold: Annotated[float, Form(ge=0, le=1)] = 0.0,
-    detector: Annotated[DetectorName, Form()] = "yunet",
+    detector: Annotated[DetectorName, Form()] = "yunet",  # type: ignore[valid-type]
     idempotency_key: IdempotencyKey = None,
 ) -> AnalysisOut:
     settings = request.app.state.settings
@@ -173,7 +174,7 @@ def examples() -> list[ExampleOut]:
     return [ExampleOut(name=p.stem, url=f"/static/examples/{p.name}") for p in files]
 
 
-def _find(db: Session, analysis_id: uuid.UUID, *options) -> Analysis:
+def _find(db: Session, analysis_id: uuid.UUID, *options: Any) -> Analysis:
     row = db.scalar(select(Analysis).where(Analysis.public_id == str(analysis_id)).options(*options))
     if row is None:
         raise HTTPException(404, f"analysis {analysis_id} not found")
@@ -187,7 +188,10 @@ def _declared_size(request: Request, largest: int) -> int:
 
 
 def _render(db: Session, row: Analysis) -> bytes:
-    stored = Upload(db.scalar(select(Analysis.image).where(Analysis.id == row.id)), row.content_type, row.sha256)
+    image = db.scalar(select(Analysis.image).where(Analysis.id == row.id))
+    if image is None:  # deleted between the two reads
+        raise HTTPException(404, f"analysis {row.public_id} not found")
+    stored = Upload(image, row.content_type, row.sha256)
     drawn = annotate(stored.decode(), [_face_result(face) for face in row.faces])
     return cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 

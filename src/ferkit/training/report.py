@@ -11,20 +11,29 @@ from ferkit.evaluation.age import AgeReport
 from ferkit.evaluation.evaluate import evaluate_on_store
 
 
-def report_run(run_dir: str | Path, store_path: str | Path, splits=("PublicTest", "PrivateTest")) -> dict:
-    """After training: the best checkpoint on validation and test splits, centre crop and ten crops.
+def report_run(
+    run_dir: str | Path,
+    store_path: str | Path,
+    splits=("PublicTest", "PrivateTest"),
+    predictor=None,
+    ten_crops=(False, True),
+) -> dict:
+    """After training: the best checkpoint (or the `predictor` given) on validation and test splits, centre crop
+    and ten crops.
 
     This only reports; nothing here feeds back into model selection.
     """
     from ferkit.evaluation.plots import plot_confusion
-    from ferkit.training.predict import CheckpointPredictor
 
     run_dir = Path(run_dir)
-    predictor = CheckpointPredictor(run_dir / "best.pt")
+    if predictor is None:
+        from ferkit.training.predict import CheckpointPredictor
+
+        predictor = CheckpointPredictor(run_dir / "best.pt")
     available = set(load_store(store_path).counts())
     summary = {}
     for split in [s for s in splits if s in available]:
-        for ten_crop in (False, True):
+        for ten_crop in ten_crops:
             report, timing = evaluate_on_store(predictor, store_path, split, ten_crop)
             tag = metric_key(split, ten_crop)
             (run_dir / f"eval-{tag}.json").write_text(json.dumps({**report.to_dict(), "timing": timing}, indent=2))

@@ -26,6 +26,7 @@ from ferkit.errors import ConfigError, FerkitError
 from ferkit.models import create_model, get_spec
 from ferkit.progress import Progress
 from ferkit.training import checkpoint as ckpt
+from ferkit.training.classic import CLASSIC_MODELS, train_classic
 from ferkit.training.data import SplitTensors, Teacher, normalisation, split_tensors
 from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
 from ferkit.training.optim import create_optimizer, create_schedule, current_lr
@@ -263,6 +264,14 @@ def train(
 
     `stop_after` ends this call after that many epochs, leaving a run to resume (sessions have time limits).
     """
+    if config.model.name in CLASSIC_MODELS:
+        if resume or finetune:
+            raise ConfigError(f"{config.model.name} trains in one go: no --resume or --finetune")
+        if not config.data.store:
+            raise ConfigError("data.store is not set (--set data.store=PATH)")
+        run_dir = _new_run_dir(config)
+        config.save(run_dir / "config.yaml")
+        return train_classic(config, run_dir, final_report)
     # A wrong starting checkpoint is refused before anything is written.
     start = finetune or config.model.init
     source = _source_checkpoint(config, start) if start and not resume else None

@@ -6,7 +6,7 @@ from ferkit.cli import main
 from ferkit.errors import FerkitError
 from ferkit.labels import FER2013_CLASSES, FERPLUS_CLASSES
 from ferkit.runtime.analyzer import Analyzer
-from ferkit.runtime.models import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path, load_emotion_model
+from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path, load_emotion_model
 
 EXPECTED_CLASSES = {
     "fer2013": FER2013_CLASSES,

@@ -4,8 +4,15 @@ ensemble manifest."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferkit.errors import FerkitError
+
+if TYPE_CHECKING:
+    from ferkit.runtime.ensemble import EnsembleRecognizer
+    from ferkit.runtime.recognizer import EmotionRecognizer
+
+    EmotionModel = EmotionRecognizer | EnsembleRecognizer
 
 WEIGHTS = Path(__file__).parent / "weights"
 EMOTION_MODELS = {
@@ -43,7 +50,7 @@ def emotion_model_path(model: str | Path | None = None) -> Path:
     return path
 
 
-def load_emotion_model(model: str | Path | None = None, threads: int = 0):
+def load_emotion_model(model: str | Path | None = None, threads: int = 0) -> EmotionModel:
     """A shipped name, an ONNX file or an ensemble manifest -> a recognizer (EmotionRecognizer interface)."""
     from ferkit.runtime.ensemble import EnsembleRecognizer
     from ferkit.runtime.recognizer import EmotionRecognizer

@@ -1,0 +1,32 @@
+import pytest
+
+from ferkit import cpu
+
+
+@pytest.mark.parametrize(
+    ("flags", "weights", "kernel"),
+    [
+        ({"avx2"}, "int8", "int8 u8u8 (no VNNI)"),
+        ({"avx2", "avx_vnni"}, "int8", "int8 (VNNI)"),
+        ({"avx2", "avx512f", "avx512_vnni"}, "int8", "int8 (VNNI)"),
+        ({"avx2", "avx512f", "avx512_vnni", "amx_tile"}, "int8", "int8 (AMX)"),
+        ({"avx2", "amx_tile"}, "fp16", "fp32 (fp16 weights)"),
+        ({"avx2"}, "fp32", "fp32"),
+    ],
+)
+def test_kernel_follows_the_cpu_features(monkeypatch, flags, weights, kernel):
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset(flags))
+    assert cpu.kernel_name(weights) == kernel
+
+
+def test_cpu_line_names_what_is_missing(monkeypatch):
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    monkeypatch.setattr(cpu, "cpu_model", lambda: "Some CPU")
+    line = cpu.cpu_line(threads=2)
+    assert line.startswith("CPU Some CPU (") and "2 threads used) AVX2, no AVX-512, no VNNI, no AMX" in line
+
+
+def test_the_shipped_default_says_which_kernel_runs():
+    from ferkit.runtime.shipped import load_emotion_model
+
+    assert load_emotion_model().kernel == cpu.kernel_name("int8")

@@ -1,0 +1,30 @@
+"""`ferkit evaluate --runtime-path` measures what `ferkit analyze` computes for the same faces."""
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.cli import main
+from ferkit.data import load_store, prepare
+from ferkit.runtime.shipped import load_emotion_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import make_tiny_store  # noqa: E402
+
+
+def test_runtime_path_is_what_the_recognizer_computes_on_crops(tmp_path):
+    make_tiny_store(tmp_path, counts=(1, 1, 12))
+    store = tmp_path / "equalised.npz"
+    prepare(tmp_path / "src", store, equalize=True)  # pixels come equalised, as in the Kaggle JPEG release
+    faces = load_store(store).split("PrivateTest")
+    model = load_emotion_model("fer2013-int8")
+    analyzed = model.predict_faces(list(faces.images)).argmax(1)  # what the analyzer does with each crop
+    stored = model.predict_prepared(faces.images).argmax(1)  # the store's pixels as they are
+    for flag, expected in (([], stored), (["--runtime-path"], analyzed)):
+        out = tmp_path / "report.json"
+        assert main(["evaluate", "fer2013-int8", "--store", str(store), "--json", str(out), *flag]) == 0
+        report = json.loads(out.read_text())
+        assert report["accuracy"] == np.mean(expected == faces.labels)
+        assert report["runtime_path"] == bool(flag)

@@ -1,0 +1,30 @@
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+
+import ferkit
+
+NEEDS_TORCH = {"create_model", "train"}
+
+
+@pytest.mark.parametrize("name", sorted(set(ferkit.__all__) - {"__version__"}))
+def test_every_public_name_resolves(name):
+    if name in NEEDS_TORCH and importlib.util.find_spec("torch") is None:
+        pytest.skip("needs torch (the train extra)")
+    assert getattr(ferkit, name) is not None and name in dir(ferkit)
+
+
+def test_the_public_api_loads_only_what_is_used():
+    code = (
+        "import sys, ferkit; light = 'cv2' not in sys.modules; ferkit.Analyzer; "
+        "print(light, 'cv2' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True", "False"]
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'Analyser'"):
+        ferkit.Analyser  # noqa: B018
