@@ -366,10 +366,11 @@ def cmd_analyze(args) -> int:
     from ferkit.runtime.images import expand_inputs
     from ferkit.runtime.outputs import OutputWriter
 
+    options = _analyzer_options(args)  # a bad flag is named before any input is looked at
     paths = expand_inputs(args.inputs)
     if not paths:
         raise FerkitError("no images found in the given inputs")
-    analyzer = _analyzer_from_args(args)
+    analyzer = _analyzer_from_args(args, options)
     failed, collected = 0, []
     with OutputWriter(args.out, args.csv, analyzer.classes, annotate_images=not args.no_annotate) as writer:
         for path, result, image in analyzer.analyze_paths(paths):
@@ -398,25 +399,16 @@ def cmd_evaluate_detector(args) -> int:
     return 0
 
 
-def _analyzer_from_args(args):
+def _analyzer_from_args(args, options=None):
     from ferkit.runtime.analyzer import Analyzer
 
-    return Analyzer(_analyzer_options(args), model=args.model, age_model=args.age_model)
+    return Analyzer(options or _analyzer_options(args), model=args.model, age_model=args.age_model)
 
 
 def _analyzer_options(args):
-    from ferkit.runtime.analyzer import AnalyzerOptions
+    from ferkit.runtime.analyzer import AnalyzerOptions, option_specs
 
-    return AnalyzerOptions(
-        detector=args.detector,
-        confidence=args.confidence,
-        min_face=args.min_face,
-        margin=args.margin,
-        align=args.align,
-        threshold=args.threshold,
-        ten_crop=args.ten_crop,
-        age=args.age,
-    )
+    return AnalyzerOptions(**{name: getattr(args, name) for name in option_specs()})
 
 
 def cmd_video(args) -> int:
@@ -504,7 +496,7 @@ def cmd_serve(args) -> int:
     settings.public_read = settings.public_read or args.public_read
     settings.access_log = settings.access_log or args.access_log
     if args.preload:
-        settings.preload = _detector_names(["yunet", *args.preload.split(",")])
+        settings.preload = _detector_names([*settings.preload, *args.preload.split(",")])
     if args.cors:
         settings.cors_origins = [origin.strip() for origin in args.cors.split(",")]
     if settings.access_log:
@@ -746,7 +738,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="requests that may wait for a busy analyzer (default 64); more get 503 with Retry-After",
     )
-    serve.add_argument("--preload", help="detectors to load at start besides yunet, comma-separated (e.g. ssd,mtcnn)")
+    serve.add_argument(
+        "--preload", help="detectors to load at start besides the default one, comma-separated (e.g. ssd,mtcnn)"
+    )
     serve.add_argument("--cors", help="comma-separated allowed origins")
     serve.add_argument("--workers", type=int, help="analyzers loaded for concurrent requests (default 2)")
     serve.add_argument("--model", help=MODEL_HELP)
@@ -764,21 +758,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_analyzer_options(parser) -> None:
-    parser.add_argument(
-        "--detector",
-        default="yunet",
-        help="yunet (default), ssd, mtcnn, haar, or none: each image is one face crop, classified whole",
-    )
+    """One flag per AnalyzerOptions field, made from the field's OptionSpec (its help, default and type)."""
+    from ferkit.runtime.analyzer import AnalyzerOptions, option_specs
+
+    defaults = AnalyzerOptions()
+    for name, spec in option_specs().items():
+        flag, default = name.replace("_", "-"), getattr(defaults, name)
+        if isinstance(default, bool):
+            negated = f"--no-{flag}" if default else f"--{flag}"
+            help = f"turn off: {spec.help}" if default else spec.help
+            parser.add_argument(negated, dest=name, action="store_false" if default else "store_true", help=help)
+        else:
+            parse = spec.parse or type(default)
+            parser.add_argument(f"--{flag}", dest=name, type=parse, default=default, help=spec.help)
     parser.add_argument("--model", help=MODEL_HELP)
-    parser.add_argument("--confidence", type=float, help="detector confidence (detector's default if unset)")
-    parser.add_argument("--min-face", type=int, default=0, help="ignore faces smaller than this many pixels")
-    parser.add_argument("--margin", type=float, default=0.0, help="crop margin per side, share of the box")
-    parser.add_argument(
-        "--no-align", dest="align", action="store_false", help="do not level the eyes before classifying"
-    )
-    parser.add_argument("--threshold", type=float, default=0.0, help="no emotion label below this probability")
-    parser.add_argument("--ten-crop", action="store_true", help="average ten crops per face (slower)")
-    parser.add_argument("--no-age", dest="age", action="store_false", help="skip the age estimate")
     parser.add_argument("--age-model", help="age model .onnx (default: the shipped one)")
 
 

@@ -225,3 +225,41 @@ def test_cli_video_bad_smoothing_is_one_line(samples, capsys):
     assert main(["video", str(samples / "video" / "short_hamilton_clip.mp4"), "--smooth", "1.5", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "smooth" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["analyze", "video", "webcam", "batch"])
+def test_every_option_is_a_flag_with_the_options_default(command):
+    """The CLI's analyzer flags are made from AnalyzerOptions: none is missing, none has its own default."""
+    from ferkit.cli import _analyzer_options, build_parser
+    from ferkit.runtime.analyzer import AnalyzerOptions
+
+    inputs = {"analyze": ["x.jpg"], "video": ["x.mp4"], "webcam": [], "batch": ["x", "--out", "y.parquet"]}
+    args = build_parser().parse_args([command, *inputs[command]])
+    assert _analyzer_options(args) == AnalyzerOptions()
+
+    args = build_parser().parse_args(
+        [
+            command,
+            *inputs[command],
+            "--detector",
+            "haar",
+            "--min-face",
+            "12",
+            "--no-align",
+            "--ten-crop",
+            "--threads",
+            "1",
+        ]
+    )
+    assert _analyzer_options(args) == AnalyzerOptions(
+        detector="haar", min_face=12, align=False, ten_crop=True, threads=1
+    )
+
+
+@pytest.mark.parametrize("flags", [["--min-face", "-1"], ["--threshold", "2"], ["--detect-size", "8"]])
+def test_out_of_range_flag_is_one_line_and_exit_2(flags, tmp_path, capsys):
+    from ferkit.cli import main
+
+    assert main(["analyze", str(tmp_path), *flags]) == 2
+    err = capsys.readouterr().err
+    assert flags[0].lstrip("-").replace("-", "_") in err and "Traceback" not in err

@@ -442,3 +442,21 @@ def test_the_docs_page_loads_nothing_from_outside(client):
     assert "/docs-assets/swagger-ui-bundle.js" in page.text
     bundle = client.get("/docs-assets/swagger-ui-bundle.js")
     assert bundle.status_code == 200 and len(bundle.content) > 500_000
+
+
+def test_upload_form_fields_are_the_analyzer_options(client):
+    """The upload's detector and threshold come from AnalyzerOptions' definitions, as the CLI's flags do."""
+    from ferkit.runtime.analyzer import AnalyzerOptions, option_specs
+    from ferkit.runtime.detectors import list_detectors
+
+    schema = client.get("/openapi.json").json()
+    form_ref = schema["paths"]["/api/v1/analyses"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    form = schema["components"]["schemas"][form_ref["$ref"].rsplit("/", 1)[1]]["properties"]
+    defaults, specs = AnalyzerOptions(), option_specs()
+    assert form["detector"]["enum"] == list_detectors() and form["detector"]["default"] == defaults.detector
+    assert form["threshold"]["default"] == defaults.threshold
+    assert (form["threshold"]["minimum"], form["threshold"]["maximum"]) == (
+        specs["threshold"].low,
+        specs["threshold"].high,
+    )
+    assert form["threshold"]["description"] == specs["threshold"].help

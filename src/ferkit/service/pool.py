@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from ferkit.errors import FerkitError
 from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+from ferkit.runtime.detectors import DEFAULT_DETECTOR
 from ferkit.runtime.shipped import AGE_MODEL, emotion_model_path, load_emotion_model
 
 
@@ -35,7 +36,7 @@ class AnalyzerPool:
         max_waiting: int = 64,
         max_waiting_bytes: int = 256 << 20,
         wait_seconds: float = 30.0,
-        preload: tuple[str, ...] = ("yunet",),
+        preload: tuple[str, ...] = (DEFAULT_DETECTOR,),
     ):
         self.recognizer = load_emotion_model(emotion_model_path(model), threads=1)
         self.age_estimator = AgeEstimator(AGE_MODEL, threads=1) if AGE_MODEL.is_file() else None

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
+from ferkit.runtime.analyzer import AnalyzerOptions, option_specs
 from ferkit.runtime.detectors import list_detectors
 from ferkit.runtime.draw import annotate
 from ferkit.runtime.results import FaceResult, ImageResult
@@ -31,7 +32,10 @@ api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="needed on every /api/v1 route when the server has a key"
 )
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
+# The upload's form fields are made from AnalyzerOptions' definitions, as the CLI's flags are.
 DetectorName = Literal[tuple(list_detectors())]  # type: ignore[valid-type]  # the runtime's names, not a copy
+DETECTOR, THRESHOLD = option_specs()["detector"], option_specs()["threshold"]
+DEFAULTS = AnalyzerOptions()
 IMAGE_CACHE_SECONDS = 86_400  # an analysis never changes; a deleted one answers 404 once the cache expires
 
 
@@ -71,8 +75,10 @@ def create_analysis(
     response: Response,
     db: Db,
     file: Annotated[UploadFile, File(description="a photo")],
-    threshold: Annotated[float, Form(ge=0, le=1)] = 0.0,
-    detector: Annotated[DetectorName, Form()] = "yunet",  # type: ignore[valid-type]
+    threshold: Annotated[float, Form(ge=THRESHOLD.low, le=THRESHOLD.high, description=THRESHOLD.help)] = (
+        DEFAULTS.threshold
+    ),
+    detector: Annotated[DetectorName, Form(description=DETECTOR.help)] = DEFAULTS.detector,  # type: ignore[valid-type]
     idempotency_key: IdempotencyKey = None,
 ) -> AnalysisOut:
     settings = request.app.state.settings

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ferkit.errors import FerkitError
+from ferkit.runtime.detectors import DEFAULT_DETECTOR
 
 # Room for the multipart framing and the small form fields around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -59,7 +60,7 @@ class Settings:
     max_waiting: int = field(default_factory=lambda: _env_int("FERKIT_MAX_WAITING", 64))
     max_waiting_bytes: int = field(default_factory=lambda: _env_int("FERKIT_MAX_WAITING_BYTES", 256 << 20))
     wait_seconds: float = 30.0
-    preload: tuple[str, ...] = ("yunet",)  # detectors loaded at start; the others on first use
+    preload: tuple[str, ...] = (DEFAULT_DETECTOR,)  # detectors loaded at start; the others on first use
     model: str | None = field(default_factory=lambda: os.environ.get("FERKIT_MODEL") or None)
     access_log: bool = field(default_factory=lambda: os.environ.get("FERKIT_ACCESS_LOG", "") in ("1", "true", "yes"))
 
