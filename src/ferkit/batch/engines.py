@@ -65,7 +65,9 @@ def run_ray(
         _RayWorker,
         fn_constructor_args=(spec.single_threaded(),),
         batch_size=chunk,
-        concurrency=workers,
+        # Starts with `workers` actors and goes on with fewer when a node dies: its chunks are retried on the
+        # actors left (scripts/test-ray-cluster kills a node mid-run).
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers, initial_size=workers),
         num_cpus=1,
         batch_format="numpy",
     )
