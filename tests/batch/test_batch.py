@@ -132,3 +132,14 @@ def test_cli_batch_refuses_bad_options_before_starting(inputs, tmp_path, capsys,
     assert main(["batch", str(inputs / "obama.jpg"), "--out", str(out), "--no-progress", *flags]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and not out.exists()
+
+
+def test_batch_rows_are_the_face_row_with_where_and_why():
+    from ferkit.batch.work import empty_row, face_row, row_fields
+    from ferkit.runtime.results import FaceResult
+
+    face = FaceResult(0, (1, 2, 3, 4), 0.5, {"happy": 0.25, "sad": 0.75}, "sad")
+    row = face_row("a.jpg", -1, face)
+    assert list(row) == row_fields(["happy", "sad"])
+    assert row["p_sad"] == 0.75 and row["status"] == "face" and row["x2"] == 3
+    assert set(empty_row("b.jpg", 4, "no_face")) <= set(row_fields(["happy", "sad"]))

@@ -11,14 +11,14 @@ import shutil
 from pathlib import Path
 
 from ferkit.atomic import atomic_write
-from ferkit.batch.work import ROW_FIELDS
+from ferkit.batch.work import PROBABILITY_PREFIX, row_fields
 
 
 class ResultStore:
     def __init__(self, out: str | Path, classes: list[str]):
         self.out = Path(out)
         self.parts = self.out.with_name(self.out.name + ".parts")
-        self.columns = ROW_FIELDS + [f"p_{c}" for c in classes]
+        self.columns = row_fields(classes)
         self.parts.mkdir(parents=True, exist_ok=True)
         self._count = len(list(self.parts.glob("part-*.parquet")))
 
@@ -61,7 +61,7 @@ class ResultStore:
 
         if column in ("frame", "face_id", "x1", "y1", "x2", "y2"):
             return pa.int64()
-        if column in ("score", "age") or column.startswith("p_"):
+        if column in ("score", "age") or column.startswith(PROBABILITY_PREFIX):
             return pa.float64()
         return pa.string()
 

@@ -7,61 +7,24 @@ from dataclasses import dataclass, field, replace
 from ferkit.batch.inputs import is_video
 from ferkit.errors import FerkitError
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
-from ferkit.runtime.results import FaceResult
+from ferkit.runtime.results import FaceResult, row_columns
 
-ROW_FIELDS = [
-    "path",
-    "frame",
-    "face_id",
-    "x1",
-    "y1",
-    "x2",
-    "y2",
-    "score",
-    "emotion",
-    "age_range",
-    "age",
-    "status",
-    "error",
-]
+PROBABILITY_PREFIX = "p_"
+
+
+def row_fields(classes: list[str]) -> list[str]:
+    """The batch table's columns: where a row comes from, the face's own columns (runtime.results), and why."""
+    return ["path", "frame", *row_columns(classes, PROBABILITY_PREFIX), "status", "error"]
 
 
 def face_row(path: str, frame: int, face: FaceResult) -> dict:
-    x1, y1, x2, y2 = face.bbox
-    return {
-        "path": path,
-        "frame": frame,
-        "face_id": face.face_id,
-        "x1": x1,
-        "y1": y1,
-        "x2": x2,
-        "y2": y2,
-        "score": float(face.score),
-        "emotion": face.emotion,
-        "age_range": face.age_range,
-        "age": face.age,
-        "status": "face",
-        "error": None,
-        **{f"p_{k}": float(v) for k, v in face.probabilities.items()},
-    }
+    row = face.to_row(list(face.probabilities), prefix=PROBABILITY_PREFIX, digits=None)
+    return {"path": path, "frame": frame, **row, "status": "face", "error": None}
 
 
 def empty_row(path: str, frame: int, status: str, error: str | None = None) -> dict:
-    return {
-        "path": path,
-        "frame": frame,
-        "face_id": None,
-        "x1": None,
-        "y1": None,
-        "x2": None,
-        "y2": None,
-        "score": None,
-        "emotion": None,
-        "age_range": None,
-        "age": None,
-        "status": status,
-        "error": error,
-    }
+    """An input (or frame) without a face: the face's columns stay empty (None)."""
+    return {"path": path, "frame": frame, "status": status, "error": error}
 
 
 @dataclass(frozen=True)

@@ -45,23 +45,7 @@ class OutputWriter:
     def _csv_row(self, row: dict[str, Any]) -> None:
         assert self._csv_handle is not None  # rows are written only where a CSV was asked for
         if self._csv is None:
-            columns = [
-                "path",
-                "file_name",
-                "width",
-                "height",
-                "face_id",
-                "x1",
-                "y1",
-                "x2",
-                "y2",
-                "score",
-                "emotion",
-                "age_range",
-                "age",
-                *self.classes,
-                "error",
-            ]
+            columns = ["path", *ImageResult.csv_columns(self.classes)]
             self._csv = csv.DictWriter(self._csv_handle, fieldnames=columns, restval="")
             self._csv.writeheader()
         self._csv.writerow(row)

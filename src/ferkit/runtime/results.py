@@ -33,6 +33,22 @@ class Face:
         return self.bbox[3] - self.bbox[1]
 
 
+# A face as flat columns, then one probability column per class: the one row shape of the photo and video CSVs,
+# the batch Parquet and the service's database rows (FaceResult.to_row).
+FACE_COLUMNS = ("face_id", "x1", "y1", "x2", "y2", "score", "emotion", "age_range", "age")
+
+
+def row_columns(classes: Sequence[str], prefix: str = "") -> list[str]:
+    """FaceResult.to_row's columns, in order."""
+    return [*FACE_COLUMNS, *(prefix + name for name in classes)]
+
+
+def _rounded(value: float | None, digits: int | None) -> float | None:
+    if value is None:
+        return None
+    return float(value) if digits is None else round(float(value), digits)
+
+
 @dataclass
 class FaceResult:
     face_id: int
@@ -47,6 +63,23 @@ class FaceResult:
     @property
     def top_probability(self) -> float:
         return max(self.probabilities.values())
+
+    def to_row(self, classes: Sequence[str] = (), *, prefix: str = "", digits: int | None = 4) -> dict[str, Any]:
+        """Flat columns (row_columns(classes, prefix)): the box as x1..y2, probabilities of `classes` as
+        prefix+class, scores rounded to `digits` (None: as computed) and the age to a tenth; None where unknown."""
+        x1, y1, x2, y2 = (int(v) for v in self.bbox)
+        return {
+            "face_id": self.face_id,
+            "x1": x1,
+            "y1": y1,
+            "x2": x2,
+            "y2": y2,
+            "score": _rounded(self.score, digits),
+            "emotion": self.emotion,
+            "age_range": self.age_range,
+            "age": _rounded(self.age, None if digits is None else 1),
+            **{prefix + name: _rounded(self.probabilities[name], digits) for name in classes},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,26 +105,13 @@ class FrameResult:
 
     def csv_rows(self, classes: Sequence[str]) -> list[dict[str, Any]]:
         return [
-            {
-                "frame": self.frame_index,
-                "time": round(self.time, 3),
-                "track_id": f.track_id,
-                "x1": f.bbox[0],
-                "y1": f.bbox[1],
-                "x2": f.bbox[2],
-                "y2": f.bbox[3],
-                "score": round(f.score, 4),
-                "emotion": f.emotion or "",
-                "age_range": f.age_range or "",
-                "age": _rounded(f.age),
-                **{c: round(f.probabilities[c], 4) for c in classes},
-            }
+            {"frame": self.frame_index, "time": round(self.time, 3), "track_id": f.track_id, **f.to_row(classes)}
             for f in self.faces
         ]
 
-
-def _rounded(age: float | None) -> float | str:
-    return "" if age is None else round(float(age), 1)
+    @staticmethod
+    def csv_columns(classes: Sequence[str]) -> list[str]:
+        return ["frame", "time", "track_id", *row_columns(classes)]
 
 
 @dataclass
@@ -124,21 +144,9 @@ class ImageResult:
         """One row per face; an image without faces (or that failed) still gets one row saying so."""
         base = {"file_name": self.file_name, "width": self.width, "height": self.height}
         if not self.faces:
-            return [{**base, "face_id": "", "error": self.error or "no face"}]
-        return [
-            {
-                **base,
-                "face_id": f.face_id,
-                "x1": f.bbox[0],
-                "y1": f.bbox[1],
-                "x2": f.bbox[2],
-                "y2": f.bbox[3],
-                "score": round(f.score, 4),
-                "emotion": f.emotion or "",
-                "age_range": f.age_range or "",
-                "age": _rounded(f.age),
-                **{c: round(f.probabilities[c], 4) for c in classes},
-                "error": "",
-            }
-            for f in self.faces
-        ]
+            return [{**base, "error": self.error or "no face"}]
+        return [{**base, **face.to_row(classes), "error": None} for face in self.faces]
+
+    @staticmethod
+    def csv_columns(classes: Sequence[str]) -> list[str]:
+        return ["file_name", "width", "height", *row_columns(classes), "error"]

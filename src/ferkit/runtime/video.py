@@ -354,20 +354,7 @@ class _CsvRows:
 
     def __init__(self, path: str, classes: Sequence[str]):
         self.handle = open(path, "w", newline="")
-        columns = [
-            "frame",
-            "time",
-            "track_id",
-            "x1",
-            "y1",
-            "x2",
-            "y2",
-            "score",
-            "emotion",
-            "age_range",
-            "age",
-            *classes,
-        ]
+        columns = FrameResult.csv_columns(classes)
         self.writer = csv.DictWriter(self.handle, fieldnames=columns)
         self.writer.writeheader()
         self.classes = classes

@@ -213,19 +213,8 @@ def _earlier_upload(db: Session, idempotency_key: str | None, upload: Upload) ->
 
 
 def _face_row(face: FaceResult) -> FaceRow:
-    x1, y1, x2, y2 = (int(v) for v in face.bbox)
-    return FaceRow(
-        face_id=face.face_id,
-        x1=x1,
-        y1=y1,
-        x2=x2,
-        y2=y2,
-        score=float(face.score),
-        emotion=face.emotion,
-        probabilities={k: float(v) for k, v in face.probabilities.items()},
-        age_range=face.age_range,
-        age=face.age,
-    )
+    probabilities = {name: float(value) for name, value in face.probabilities.items()}  # one JSON column
+    return FaceRow(**face.to_row(digits=None), probabilities=probabilities)
 
 
 def _face_result(row: FaceRow) -> FaceResult:
