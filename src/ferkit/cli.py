@@ -128,10 +128,7 @@ def cmd_train(args) -> int:
     result = train(
         config, resume=args.resume, finetune=args.finetune, progress=not args.no_progress, stop_after=args.stop_after
     )
-    print(
-        f"run {result.run_dir}: {result.epochs_done} epochs done, "
-        f"best validation accuracy {result.best_val_acc:.4f} at epoch {result.best_epoch}"
-    )
+    print(f"run {result.run_dir}: {result.epochs_done} epochs done, {result.best()}")
     return 0
 
 

@@ -34,7 +34,7 @@ def run_sweep(
             {
                 "optimizer": optimizer,
                 "scheduler": scheduler,
-                "best_val_acc": result.best_val_acc,
+                "best_val_acc": result.best_score,  # sweeps compare emotion models
                 "best_epoch": result.best_epoch,
                 "final_train_loss": float(history[-1]["train_loss"]),
                 "seconds": sum(float(r["seconds"]) for r in history),

@@ -39,8 +39,14 @@ METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "va
 class RunResult:
     run_dir: Path
     best_epoch: int
-    best_val_acc: float
+    best_score: float  # what selects the best epoch, higher is better: accuracy, or minus the MAE for age models
     epochs_done: int
+    is_age: bool = False
+
+    def best(self) -> str:
+        if self.is_age:
+            return f"best validation MAE {-self.best_score:.2f} years at epoch {self.best_epoch}"
+        return f"best validation accuracy {self.best_score:.4f} at epoch {self.best_epoch}"
 
 
 class Trainer:
@@ -90,7 +96,7 @@ class Trainer:
         self.class_weights = (
             inverse_frequency_weights(self.train_data.labels, len(self.classes)) if train_cfg.class_weights else None
         )
-        self.epoch, self.best_val_acc, self.best_epoch = 0, -float("inf"), 0  # best_val_acc: the selection score
+        self.epoch, self.best_score, self.best_epoch = 0, -float("inf"), 0
 
     # --- state -------------------------------------------------------------------------------------
 
@@ -100,7 +106,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(),
             "epoch": self.epoch,
-            "best_val_acc": self.best_val_acc,
+            "best_score": self.best_score,
             "best_epoch": self.best_epoch,
             "rng": ckpt.rng_state(self.generator),
             "config": self.config.to_dict(),
@@ -111,7 +117,9 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.schedule.load_state_dict(state["schedule"])
-        self.epoch, self.best_val_acc, self.best_epoch = state["epoch"], state["best_val_acc"], state["best_epoch"]
+        # Checkpoints written before 2026-12-04 call the score best_val_acc (it held minus the MAE for age models).
+        best_score = state["best_score"] if "best_score" in state else state["best_val_acc"]
+        self.epoch, self.best_score, self.best_epoch = state["epoch"], best_score, state["best_epoch"]
         # The run's own card: a transfer run keeps the pixel statistics of the weights it started from.
         self.card = ModelCard.from_dict(state["meta"], "last.pt")
         ckpt.restore_rng(state["rng"], self.generator)
@@ -223,13 +231,13 @@ class Trainer:
             self.schedule.after_epoch(score)
             self.epoch += 1
             row = [self.epoch, train_loss, train_acc, val_loss, val_acc, val_mae, lr, time.perf_counter() - started]
-            improved = score > self.best_val_acc
+            improved = score > self.best_score
             if improved or not self.select_best:
-                self.best_val_acc, self.best_epoch = score, self.epoch
+                self.best_score, self.best_epoch = score, self.epoch
             if self.rank == 0:
                 self._record_epoch(metrics_path, row, improved)
             _barrier(self.world_size)
-        return RunResult(self.run_dir, self.best_epoch, self.best_val_acc, self.epoch)
+        return RunResult(self.run_dir, self.best_epoch, self.best_score, self.epoch, self.is_age)
 
     def _record_epoch(self, metrics_path: Path, row: list, improved: bool) -> None:
         _append_metrics(metrics_path, row)
@@ -297,7 +305,7 @@ def train(
             # A run's committed state is last.pt alone (no best.pt copies in the repository): the best epoch is
             # then chosen among the epochs from here on, and metrics.csv keeps the earlier ones' scores.
             print(f"no best.pt beside last.pt: the best epoch is chosen from epoch {trainer.epoch + 1} on", flush=True)
-            trainer.best_val_acc, trainer.best_epoch = -float("inf"), trainer.epoch
+            trainer.best_score, trainer.best_epoch = -float("inf"), trainer.epoch
     elif source is not None:
         _start_from(trainer, source)
     result = trainer.fit(stop_after)
