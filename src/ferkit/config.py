@@ -93,6 +93,9 @@ class TrainConfig:
 
 @dataclass
 class Config:
+    """A whole run in one object, three ways in: `Config.load("recipe.yaml", ["optim.lr=0.01"])` (a YAML file and
+    `--set key=value` overrides), or `Config(...)` in Python. `save` writes the resolved config beside the run."""
+
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -13,7 +13,18 @@ NEEDS_TORCH = {"create_model", "train"}
 def test_every_public_name_resolves(name):
     if name in NEEDS_TORCH and importlib.util.find_spec("torch") is None:
         pytest.skip("needs torch (the train extra)")
-    assert getattr(ferkit, name) is not None and name in dir(ferkit)
+    public = getattr(ferkit, name)
+    assert public is not None and name in dir(ferkit)
+    # Its own docstring (a dataclass's generated signature does not count): what it takes and returns.
+    assert public.__doc__ and not public.__doc__.startswith(f"{name}("), f"{name} has no docstring"
+
+
+def test_the_analyzers_public_methods_say_what_they_do():
+    from ferkit.runtime.analyzer import Analyzer
+
+    methods = [name for name in vars(Analyzer) if not name.startswith("_") and callable(getattr(Analyzer, name))]
+    assert {"analyze", "analyze_path", "detect", "classify"} <= set(methods)
+    assert [name for name in methods if not getattr(Analyzer, name).__doc__] == []
 
 
 def test_the_public_api_loads_only_what_is_used():

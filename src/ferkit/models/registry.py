@@ -39,6 +39,8 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def create_model(name: str, num_classes: int = 7, **kwargs):
+    """A registered network by name (`ferkit models` lists them), untrained, as a torch module: its input size
+    is `get_spec(name).input_size`; `kwargs` go to the family's builder (e.g. `width` for the ResNets)."""
     return get_spec(name).builder(num_classes=num_classes, **kwargs)
 
 

@@ -142,6 +142,7 @@ class Analyzer:
         return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, results)
 
     def crops(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
+        """The face crops the models see: each box cut out with the options' margin, eyes levelled if `align`."""
         return [crop_face(image, face, self.options.margin, self.options.align) for face in faces]
 
     def classify(self, image: np.ndarray, faces: list[Face], ages: bool = True) -> list[FaceResult]:
@@ -155,6 +156,7 @@ class Analyzer:
         return results
 
     def analyze_path(self, path: str | Path) -> ImageResult:
+        """An image file -> its ImageResult; an unreadable file raises FerkitError (analyze_paths goes on instead)."""
         return self.analyze(read_image(path), Path(path).name)
 
     def analyze_paths(self, paths: Iterable[str | Path]) -> Iterator[tuple[Path, ImageResult, np.ndarray | None]]:
