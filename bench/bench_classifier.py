@@ -11,24 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import time
 from pathlib import Path
-
-import numpy as np
 
 from ferkit.cpu import cpu_line
 from ferkit.runtime.shipped import load_emotion_model, shipped_emotion_models
-
-
-def crops_per_second(predict, batch: int, seconds: float, size: int) -> float:
-    faces = np.random.default_rng(0).integers(0, 255, (batch, size, size), dtype=np.uint8)
-    predict(faces)
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        predict(faces)
-        done += batch
-    return done / (time.perf_counter() - started)
-
+from ferkit.runtime.speed import crops_per_second
 
 FER_TIMER = """
 import json, sys, time

@@ -61,7 +61,7 @@ TEST_SETS = {"fer2013": "FER2013 PrivateTest", "ferplus": "FER+ PrivateTest (maj
 
 def cmd_models(args) -> int:
     """The shipped models (needs only the runtime), then the trainable architectures (needs torch)."""
-    _print_shipped_models()
+    _print_shipped_models(args.speed)
     try:
         from ferkit.models import list_models, model_summary
     except ImportError:
@@ -80,7 +80,8 @@ def cmd_models(args) -> int:
     return 0
 
 
-def _print_shipped_models() -> None:
+def _print_shipped_models(speed_seconds: float | None) -> None:
+    from ferkit.cpu import cpu_line
     from ferkit.runtime.shipped import DEFAULT_EMOTION, load_emotion_model, shipped_emotion_models
 
     try:
@@ -90,11 +91,26 @@ def _print_shipped_models() -> None:
         return
     print(f"shipped emotion models (--model NAME; default {DEFAULT_EMOTION}), measured on the test set named:")
     rows = [("name", "network", "classes", "weights", "size", "test set", "accuracy", "balanced", "ECE")]
-    rows += [_shipped_model_row(name, load_emotion_model(name)) for name in shipped_emotion_models()]
+    if speed_seconds:
+        rows[0] += ("crops/s",)
+    for name in shipped_emotion_models():
+        recognizer = load_emotion_model(name)
+        rows.append(_shipped_model_row(name, recognizer) + (_speed(recognizer, speed_seconds) if speed_seconds else ()))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     print("balanced = mean per-class recall; ECE = expected calibration error (15 bins) with the file's temperature")
+    if speed_seconds:
+        print(f"crops/s: batch 64, onnxruntime's default threads, the kernel in brackets; {cpu_line()}")
+    else:
+        print("crops/s on this CPU: ferkit models --speed")
+
+
+def _speed(recognizer, seconds: float) -> tuple[str]:
+    from ferkit.runtime.speed import crops_per_second
+
+    rate = crops_per_second(recognizer.predict_prepared, 64, seconds, recognizer.image_size)
+    return (f"{rate:.0f} [{recognizer.kernel}]",)
 
 
 def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
@@ -567,7 +583,16 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.set_defaults(func=cmd_data_info)
 
-    commands.add_parser("models", help="list the registered models").set_defaults(func=cmd_models)
+    models = commands.add_parser("models", help="list the shipped models and the trainable architectures")
+    models.add_argument(
+        "--speed",
+        type=float,
+        nargs="?",
+        const=1.0,
+        metavar="SECONDS",
+        help="also time each shipped model's crops/s on this CPU (1 s each unless given)",
+    )
+    models.set_defaults(func=cmd_models)
 
     train = commands.add_parser("train", help="train a model (config file and/or --set overrides)")
     train.add_argument("config", nargs="?", help="YAML config")

@@ -56,3 +56,15 @@ def test_models_lists_the_shipped_models_with_their_test_sets(capsys):
         assert "install the train extra" in out
     else:
         assert "vgg_khaireddin" in out
+
+
+def test_models_speed_times_every_shipped_model_on_this_cpu(capsys):
+    from ferkit.cli import main
+
+    assert main(["models", "--speed", "0.05"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.startswith("  ") and line.split()[0] in EMOTION_MODELS]
+    assert len(rows) == len(EMOTION_MODELS)
+    rates = [float(cell) for row in rows for cell, after in zip(row, row[1:]) if after.startswith("[")]
+    assert len(rates) == len(rows) and all(rate > 0 for rate in rates)
+    assert "crops/s: batch 64" in out and "CPU " in out
