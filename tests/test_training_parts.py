@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch", reason="training needs the train extra (tor
 from ferkit.config import Config, OptimConfig, ScheduleConfig  # noqa: E402
 from ferkit.data.augment import (  # noqa: E402
     center_crop,
+    equalize_some,
     mix_batch,
     random_affine_crop,
     random_degrade,
@@ -127,6 +128,34 @@ def test_random_erase_probability():
     assert torch.equal(random_erase(images, 0.0, generator), images)
     erased = random_erase(images, 1.0, generator)
     assert ((erased != 0).flatten(1).any(1)).all()
+
+
+def test_equalize_again_is_exactly_what_the_runtime_does():
+    """Training sees the pixels the runtime feeds: cv2.equalizeHist of the stored face, bit for bit."""
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    # 16 black pixels, then 1144 at 100: OpenCV's table gives 100 exactly 127.5, rounded to 128
+    half = np.concatenate([np.zeros(16), np.full(1144, 100), np.full(1144, 200)]).reshape(1, 48, 48)
+    faces = np.concatenate(
+        [
+            rng.integers(0, 256, (8, 48, 48)),  # every grey
+            rng.integers(90, 140, (8, 48, 48)),  # a narrow band, as a dim face
+            rng.normal(128, 40, (8, 48, 48)).clip(0, 255),  # round-half cases
+            np.full((1, 48, 48), 77),  # one grey: left as it is
+            half,
+        ]
+    ).astype(np.uint8)
+    generator = torch.Generator().manual_seed(0)
+    batch = torch.from_numpy(faces).unsqueeze(1)
+    assert torch.equal(equalize_some(batch, 0.0, generator), batch)
+    every = equalize_some(batch, 1.0, generator)[:, 0].numpy()
+    expected = np.stack([cv2.equalizeHist(face) for face in faces])
+    assert np.array_equal(every, expected)
+    half = equalize_some(batch, 0.5, torch.Generator().manual_seed(1))[:, 0].numpy()
+    changed = [not np.array_equal(a, b) for a, b in zip(half, faces)]
+    assert 0 < sum(changed) < len(faces)
 
 
 def test_mixup_and_cutmix_mix_targets():

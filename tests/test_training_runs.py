@@ -489,3 +489,15 @@ def test_resume_from_last_pt_alone_chooses_the_best_from_then_on(tiny_store, tmp
     result = train(config, resume=run, progress=False, final_report=True)
     assert result.epochs_done == 2 and result.best_epoch == 2 and (run / "best.pt").exists()
     assert "chosen from epoch 2 on" in capsys.readouterr().out
+
+
+def test_reequalize_reaches_the_training_loop(tiny_store, tmp_path):
+    """augment.reequalize changes what the network sees: the same seed gives other weights with it on."""
+    base = [*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}", "augment.erase=0"]
+    for name, share in (("plain", 0.0), ("again", 1.0)):
+        config = Config.load(None, [*base, f"train.name={name}", f"augment.reequalize={share}"])
+        train(config, progress=False, final_report=False)
+    plain = load_checkpoint(tmp_path / "plain" / "last.pt")["model"]
+    again = load_checkpoint(tmp_path / "again" / "last.pt")["model"]
+    assert any(not torch.equal(plain[key], again[key]) for key in plain)
+    assert Config.load(tmp_path / "again" / "config.yaml").augment.reequalize == 1.0

@@ -21,7 +21,7 @@ import torch
 from ferkit.card import ModelCard, Preprocessing
 from ferkit.config import Config
 from ferkit.data import load_store
-from ferkit.data.augment import mix_batch, random_affine_crop, random_degrade, random_erase
+from ferkit.data.augment import equalize_some, mix_batch, random_affine_crop, random_degrade, random_erase
 from ferkit.errors import ConfigError, FerkitError
 from ferkit.models import create_model, get_spec
 from ferkit.progress import Progress
@@ -171,6 +171,8 @@ class Trainer:
 
     def _augment(self, images_uint8: torch.Tensor, targets: torch.Tensor):
         aug = self.config.augment
+        if aug.reequalize:
+            images_uint8 = equalize_some(images_uint8, aug.reequalize, self.generator)
         images = normalise(images_uint8, self.card.preprocessing)
         images = random_affine_crop(
             images,
