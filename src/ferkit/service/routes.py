@@ -34,7 +34,8 @@ api_key_header = APIKeyHeader(
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
 # The upload's form fields are made from AnalyzerOptions' definitions, as the CLI's flags are.
 DetectorName = Literal[tuple(list_detectors())]  # type: ignore[valid-type]  # the runtime's names, not a copy
-DETECTOR, THRESHOLD = option_specs()["detector"], option_specs()["threshold"]
+SPECS = option_specs()
+DETECTOR, THRESHOLD = SPECS["detector"], SPECS["threshold"]
 DEFAULTS = AnalyzerOptions()
 IMAGE_CACHE_SECONDS = 86_400  # an analysis never changes; a deleted one answers 404 once the cache expires
 
