@@ -79,6 +79,7 @@ def test_classification_report_by_hand():
     assert report.precision == pytest.approx({"a": 2 / 4, "b": 2 / 3, "c": 1 / 2})
     # F1 equals recall here because each class's precision equals its recall.
     assert report.macro_f1 == pytest.approx((1 / 2 + 2 / 3 + 1 / 2) / 3)
+    assert report.balanced_accuracy == pytest.approx((1 / 2 + 2 / 3 + 1 / 2) / 3)
 
 
 def test_a_class_never_predicted_scores_zero_not_nan():

@@ -25,6 +25,7 @@ _PUBLIC = {
     "AnalyzerOptions": ("ferkit.runtime.analyzer", "AnalyzerOptions"),
     "load_model": ("ferkit.runtime.shipped", "load_emotion_model"),
     "analyze_video": ("ferkit.runtime.video", "analyze_video"),
+    "VideoOptions": ("ferkit.runtime.options", "VideoOptions"),
     "Config": ("ferkit.config", "Config"),
     "create_model": ("ferkit.models", "create_model"),  # needs torch (the train extra)
     "train": ("ferkit.training.trainer", "train"),  # needs torch

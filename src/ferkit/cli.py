@@ -424,6 +424,12 @@ def _analyzer_options(args):
     return AnalyzerOptions(**{name: getattr(args, name) for name in option_specs()})
 
 
+def _video_options(args):
+    from ferkit.runtime.options import VideoOptions, specs_of
+
+    return VideoOptions(**{name: getattr(args, name) for name in specs_of(VideoOptions)})
+
+
 def cmd_video(args) -> int:
     from ferkit.runtime.timeline import plot_timeline
     from ferkit.runtime.video import analyze_video
@@ -431,10 +437,7 @@ def cmd_video(args) -> int:
     result = analyze_video(
         args.input,
         _analyzer_from_args(args),
-        every=args.every,
-        smooth=args.smooth,
-        detect_every=args.detect_every,
-        age_every=args.age_every,
+        _video_options(args),
         annotated=args.out,
         csv_path=args.csv,
         progress=not args.no_progress,
@@ -458,31 +461,14 @@ def cmd_video(args) -> int:
     return 0
 
 
-def _add_video_schedule(parser) -> None:
-    from ferkit.runtime.schedule import AGE_EVERY, DETECT_EVERY
-
-    parser.add_argument(
-        "--detect-every",
-        type=int,
-        default=DETECT_EVERY,
-        help="run the detector on every Nth analysed frame; faces follow their tracks in between (1: every frame)",
-    )
-    parser.add_argument(
-        "--age-every", type=float, default=AGE_EVERY, help="seconds between a face's age estimates (0: every frame)"
-    )
-
-
 def cmd_webcam(args) -> int:
     from ferkit.runtime.video import run_webcam
 
     result = run_webcam(
         args.camera,
         _analyzer_from_args(args),
+        _video_options(args),
         record=args.record,
-        every=args.every,
-        smooth=args.smooth,
-        detect_every=args.detect_every,
-        age_every=args.age_every,
         max_frames=args.max_frames,
     )
     print(
@@ -539,7 +525,7 @@ def cmd_batch(args) -> int:
     from ferkit.batch.run import run_batch
     from ferkit.batch.work import WorkSpec
 
-    spec = WorkSpec(_analyzer_options(args), args.model, args.age_model, args.every)
+    spec = WorkSpec(_analyzer_options(args), args.model, args.age_model, _video_options(args))
     summary = run_batch(
         args.source,
         args.out,
@@ -559,6 +545,8 @@ def cmd_batch(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ferkit import __version__
+    from ferkit.batch.work import BATCH_EVERY
+    from ferkit.runtime.options import WEBCAM_SMOOTH, VideoOptions
 
     parser = argparse.ArgumentParser(prog="ferkit", description="Facial emotion recognition toolkit")
     parser.add_argument("--version", action="version", version=f"ferkit {__version__}")
@@ -669,16 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--csv", help="one row per face per analysed frame")
     video.add_argument("--json", help="frames and per-track summaries")
     video.add_argument("--plot", help="timeline PNG: emotion probabilities over time per track")
-    video.add_argument("--every", type=int, default=1, help="analyse every Nth frame")
-    _add_video_schedule(video)
-    video.add_argument(
-        "--smooth",
-        type=float,
-        default=0.0,
-        nargs="?",
-        const=0.6,
-        help="temporal smoothing strength in [0, 1) (0.6 if given without a value)",
-    )
+    _add_option_flags(video, VideoOptions())
     video.add_argument("--no-progress", action="store_true")
     video.set_defaults(func=cmd_video)
 
@@ -686,9 +665,7 @@ def build_parser() -> argparse.ArgumentParser:
     webcam.add_argument("--camera", default="0", help="camera index, or any video file or stream URL")
     _add_analyzer_options(webcam)
     webcam.add_argument("--record", help="also write the annotated frames to this .mp4")
-    webcam.add_argument("--every", type=int, default=1)
-    _add_video_schedule(webcam)
-    webcam.add_argument("--smooth", type=float, default=0.6)
+    _add_option_flags(webcam, VideoOptions(smooth=WEBCAM_SMOOTH))
     webcam.add_argument("--max-frames", type=int, help="stop after this many frames")
     webcam.set_defaults(func=cmd_webcam)
 
@@ -712,7 +689,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--engine", default="local", help="local (process pool) or ray")
     batch.add_argument("--address", help="Ray cluster address (default: start Ray on this machine)")
     batch.add_argument("--workers", type=int, default=2, help="processes or Ray actors")
-    batch.add_argument("--every", type=int, default=10, help="videos: analyse every Nth frame")
+    _add_option_flags(batch, VideoOptions(every=BATCH_EVERY))  # for the videos among the inputs
     batch.add_argument("--chunk", type=int, default=8, help="inputs per task")
     _add_analyzer_options(batch)
     batch.add_argument("--no-progress", action="store_true")
@@ -780,21 +757,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_analyzer_options(parser) -> None:
-    """One flag per AnalyzerOptions field, made from the field's OptionSpec (its help, default and type)."""
-    from ferkit.runtime.analyzer import AnalyzerOptions, option_specs
+    """One flag per AnalyzerOptions field, and the models."""
+    from ferkit.runtime.analyzer import AnalyzerOptions
 
-    defaults = AnalyzerOptions()
-    for name, spec in option_specs().items():
+    _add_option_flags(parser, AnalyzerOptions())
+    parser.add_argument("--model", help=MODEL_HELP)
+    parser.add_argument("--age-model", help="age model .onnx (default: the shipped one)")
+
+
+def _add_option_flags(parser, defaults) -> None:
+    """One flag per field of an options dataclass, made from the field's OptionSpec (its help, range and type)
+    and the default given."""
+    from ferkit.runtime.options import specs_of
+
+    for name, spec in specs_of(type(defaults)).items():
         flag, default = name.replace("_", "-"), getattr(defaults, name)
         if isinstance(default, bool):
             negated = f"--no-{flag}" if default else f"--{flag}"
             help = f"turn off: {spec.help}" if default else spec.help
             parser.add_argument(negated, dest=name, action="store_false" if default else "store_true", help=help)
-        else:
-            parse = spec.parse or type(default)
-            parser.add_argument(f"--{flag}", dest=name, type=parse, default=default, help=spec.help)
-    parser.add_argument("--model", help=MODEL_HELP)
-    parser.add_argument("--age-model", help="age model .onnx (default: the shipped one)")
+            continue
+        parse = spec.parse or type(default)
+        nargs = "?" if spec.const is not None else None
+        parser.add_argument(
+            f"--{flag}", dest=name, type=parse, default=default, nargs=nargs, const=spec.const, help=spec.help
+        )
 
 
 # Which extra (pyproject.toml) brings each optional top-level module, for the error a smaller install gets.

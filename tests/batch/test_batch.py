@@ -14,6 +14,7 @@ from ferkit.batch.run import run_batch  # noqa: E402
 from ferkit.batch.work import WorkSpec  # noqa: E402
 from ferkit.cli import main  # noqa: E402
 from ferkit.errors import FerkitError  # noqa: E402
+from ferkit.runtime.options import VideoOptions  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def rows(path):
 @pytest.fixture(scope="module")
 def local_result(inputs, tmp_path_factory):
     out = tmp_path_factory.mktemp("local") / "results.parquet"
-    summary = run_batch(str(inputs), out, WorkSpec(every=50), workers=2, progress=False)
+    summary = run_batch(str(inputs), out, WorkSpec(video=VideoOptions(every=50)), workers=2, progress=False)
     return summary, out
 
 
@@ -60,9 +61,9 @@ def test_one_row_per_face_and_rows_for_the_rest(local_result, inputs):
 def test_rerun_resumes(local_result, inputs, tmp_path):
     _, full = local_result
     out = tmp_path / "resumed.parquet"
-    first = run_batch(str(inputs / "*.jpg"), out, WorkSpec(every=50), workers=1, progress=False)
+    first = run_batch(str(inputs / "*.jpg"), out, WorkSpec(video=VideoOptions(every=50)), workers=1, progress=False)
     assert first.processed == 5  # four photos and the broken file
-    second = run_batch(str(inputs), out, WorkSpec(every=50), workers=2, progress=False)
+    second = run_batch(str(inputs), out, WorkSpec(video=VideoOptions(every=50)), workers=2, progress=False)
     assert (second.skipped, second.processed) == (5, 2)
     assert rows(out) == rows(full)
     assert run_batch(str(inputs), out, progress=False).processed == 0
@@ -111,7 +112,12 @@ def test_ray_engine_gives_the_same_rows(local_result, inputs, tmp_path):
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="warning")
     try:
         summary = run_batch(
-            str(inputs), tmp_path / "ray.parquet", WorkSpec(every=50), engine="ray", workers=2, progress=False
+            str(inputs),
+            tmp_path / "ray.parquet",
+            WorkSpec(video=VideoOptions(every=50)),
+            engine="ray",
+            workers=2,
+            progress=False,
         )
     finally:
         ray.shutdown()

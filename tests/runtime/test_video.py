@@ -13,8 +13,9 @@ import pytest
 from ferkit.cli import main
 from ferkit.errors import FerkitError
 from ferkit.runtime.boxes import iou as box_iou
+from ferkit.runtime.options import VideoOptions
 from ferkit.runtime.tracking import IouTracker, Smoother
-from ferkit.runtime.video import FrameAnalyzer, analyze_video, run_webcam
+from ferkit.runtime.video import analyze_video, run_webcam
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +90,44 @@ def test_detector_every_third_frame_keeps_tracks_and_summaries(clip_run, clip, a
     assert all(abs(fast_ages[t] - full_ages[fast_to_full[t]]) <= 5 for t in fast_to_full)  # years
 
 
-def test_frame_analyzer_refuses_bad_intervals(analyzer):
-    with pytest.raises(FerkitError, match="detect-every"):
-        FrameAnalyzer(analyzer, detect_every=0)
-    with pytest.raises(FerkitError, match="age-every"):
-        FrameAnalyzer(analyzer, age_every=-1)
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"every": 0}, "every must be 1 or more, not 0"),
+        ({"detect_every": 0}, "detect_every must be 1 or more"),
+        ({"age_every": -1}, "age_every must be 0 or more"),
+        ({"smooth": 1.0}, "smooth must be at least 0 and below 1, not 1"),
+        ({"smooth": -0.1}, "smooth must be at least 0 and below 1"),
+    ],
+)
+def test_video_options_are_checked_on_construction(options, message):
+    with pytest.raises(FerkitError, match=message):
+        VideoOptions(**options)
+
+
+@pytest.mark.parametrize(
+    "command,defaults",
+    [
+        (["video", "x.mp4"], VideoOptions()),
+        (["webcam"], VideoOptions(smooth=0.6)),
+        (["batch", "x", "--out", "y.parquet"], VideoOptions(every=10)),
+    ],
+)
+def test_video_flags_are_made_from_the_options(command, defaults):
+    from ferkit.cli import _video_options, build_parser
+
+    assert _video_options(build_parser().parse_args(command)) == defaults
+    flags = ["--every", "3", "--smooth", "--detect-every", "2", "--age-every", "0.5"]
+    assert _video_options(build_parser().parse_args([*command, *flags])) == VideoOptions(3, 0.6, 2, 0.5)
+
+
+def test_keyword_options_override_the_given_ones_and_unknown_ones_are_refused(clip, analyzer):
+    result = analyze_video(str(clip), analyzer, VideoOptions(every=2, smooth=0.5), every=100, progress=False)
+    assert [f.frame_index for f in result.frames] == [0, 100, 200]
+    with pytest.raises(FerkitError, match="detect_every must be 1 or more"):
+        analyze_video(str(clip), analyzer, detect_every=0, progress=False)
+    with pytest.raises(FerkitError, match="unknown video option"):
+        analyze_video(str(clip), analyzer, smoothing=0.5, progress=False)
 
 
 def test_every_nth_frame_and_smoothing(clip, analyzer):

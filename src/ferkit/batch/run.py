@@ -45,8 +45,8 @@ def run_batch(
     spec = spec or WorkSpec()
     if engine not in ENGINES:
         raise FerkitError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
-    if workers < 1 or spec.every < 1 or chunk < 1:
-        raise FerkitError("--workers, --every and chunk size must be 1 or more")
+    if workers < 1 or chunk < 1:
+        raise FerkitError("--workers and chunk size must be 1 or more")
     paths = list_inputs(source)
     # Loaded here once so a wrong model is one clear error, not a failure inside every worker.
     classes = list(load_emotion_model(spec.model).classes)

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field, replace
 from ferkit.batch.inputs import is_video
 from ferkit.errors import FerkitError
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+from ferkit.runtime.options import VideoOptions
 from ferkit.runtime.results import FaceResult, row_columns
 
 PROBABILITY_PREFIX = "p_"
+BATCH_EVERY = 10  # a batch's videos: every 10th frame, since a collection is summarised, not watched
 
 
 def row_fields(classes: list[str]) -> list[str]:
@@ -34,7 +36,7 @@ class WorkSpec:
     options: AnalyzerOptions = field(default_factory=AnalyzerOptions)
     model: str | None = None
     age_model: str | None = None
-    every: int = 10  # videos: analyse every Nth frame
+    video: VideoOptions = field(default_factory=lambda: VideoOptions(every=BATCH_EVERY))
 
     def single_threaded(self) -> WorkSpec:
         # Each process runs single-threaded inference: the pool, not the threads, spreads the work.
@@ -46,7 +48,7 @@ class Worker:
 
     def __init__(self, spec: WorkSpec):
         self.analyzer = Analyzer(spec.options, model=spec.model, age_model=spec.age_model)
-        self.every = spec.every
+        self.video = spec.video
 
     def rows(self, path: str) -> list[dict]:
         try:
@@ -63,7 +65,7 @@ class Worker:
     def _video_rows(self, path: str) -> list[dict]:
         from ferkit.runtime.video import analyze_video
 
-        result = analyze_video(path, self.analyzer, every=self.every, progress=False)
+        result = analyze_video(path, self.analyzer, self.video, progress=False)
         rows = []
         for frame in result.frames:
             rows += [face_row(path, frame.frame_index, face) for face in frame.faces] or [

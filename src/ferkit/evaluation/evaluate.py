@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ferkit.calibration import reliability
 from ferkit.data import load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
@@ -67,6 +68,7 @@ def evaluate_on_store(
         )
     else:
         report = classification_report(part.labels, probabilities.argmax(1), predictor.classes)
+        report.ece = reliability(probabilities, part.labels).ece
     timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
     return report, timing
 

@@ -17,6 +17,8 @@ class ClassificationReport:
     precision: dict[str, float]
     f1: dict[str, float]
     confusion: list[list[int]]  # rows: true class, columns: predicted class
+    balanced_accuracy: float = 0.0  # the mean of the per-class recalls
+    ece: float | None = None  # expected calibration error (15 bins) where probabilities were given
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -31,7 +33,11 @@ class ClassificationReport:
             lines.append(
                 f"{name:<12}{self.recall[name]:>8.4f}{self.precision[name]:>10.4f}{self.f1[name]:>8.4f}{support[index]:>9}"
             )
-        lines.append(f"accuracy {self.accuracy:.4f}  macro-F1 {self.macro_f1:.4f}  images {self.count}")
+        calibration = f"  ECE {self.ece:.4f}" if self.ece is not None else ""
+        lines.append(
+            f"accuracy {self.accuracy:.4f}  macro-F1 {self.macro_f1:.4f}  balanced accuracy "
+            f"{self.balanced_accuracy:.4f}{calibration}  images {self.count}"
+        )
         return "\n".join(lines)
 
 
@@ -58,4 +64,5 @@ def classification_report(true: np.ndarray, predicted: np.ndarray, classes) -> C
         precision=dict(zip(classes, precision.round(6).tolist())),
         f1=dict(zip(classes, f1.round(6).tolist())),
         confusion=matrix.tolist(),
+        balanced_accuracy=float(recall.mean()),
     )

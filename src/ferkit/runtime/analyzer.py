@@ -7,8 +7,8 @@ for face in result.faces: print(face.emotion, face.bbox)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,7 @@ from ferkit.runtime.boxes import clip_box
 from ferkit.runtime.crop import crop_face
 from ferkit.runtime.detectors import DEFAULT_DETECTOR, DETECTORS, WholeImage, create_detector, list_detectors
 from ferkit.runtime.images import read_image
+from ferkit.runtime.options import OptionSpec, check_ranges, option, specs_of
 from ferkit.runtime.results import Face, FaceResult, ImageResult, label_above
 from ferkit.runtime.shipped import AGE_MODEL, load_emotion_model
 
@@ -30,64 +31,41 @@ if TYPE_CHECKING:
 DEFAULT_AGE_MODEL = AGE_MODEL
 
 
-@dataclass(frozen=True)
-class OptionSpec:
-    """How one AnalyzerOptions field is offered at every door: the help the CLI flag and the service's form field
-    show, and the range a value must fall in (checked once, in AnalyzerOptions)."""
-
-    help: str
-    low: float | None = None
-    high: float | None = None
-    parse: Callable[[str], Any] | None = None  # the CLI's parser, where the default's type does not tell it
-
-
-def _option(default: Any, help: str, **spec: Any) -> Any:
-    return field(default=default, metadata={OptionSpec: OptionSpec(help, **spec)})
-
-
 @dataclass
 class AnalyzerOptions:
     """How photos are analysed, checked once on construction (a bad value is a FerkitError naming it): the same
     object comes from the CLI flags, a batch job, the service and Python. Each field's OptionSpec is the one
     definition its CLI flag and form field are made from."""
 
-    detector: str = _option(
+    detector: str = option(
         DEFAULT_DETECTOR,
         f"face detector: {', '.join(DETECTORS)}, or {WholeImage.name} (each image is one face crop, classified whole)",
     )
-    confidence: float | None = _option(
+    confidence: float | None = option(
         None, "detector confidence (the detector's own default if unset)", low=0, high=1, parse=float
     )
-    min_face: int = _option(0, "ignore faces smaller than this many pixels", low=0)
+    min_face: int = option(0, "ignore faces smaller than this many pixels", low=0)
     # Both measured by bench/bench_alignment.py on validation faces: FER2013's and UTKFace's training crops
     # frame the face as YuNet's box does (margin ~0), wider crops lost accuracy, and levelling the eyes
     # recovered most of what a 20-degree roll costs.
-    margin: float = _option(0.0, "crop margin on each side, as a share of the box", low=0, high=1)
-    align: bool = _option(True, "level the eyes before classifying (where the detector gives landmarks)")
-    threshold: float = _option(0.0, "no emotion label below this top probability", low=0, high=1)
-    ten_crop: bool = _option(False, "average ten crops per face (10x slower)")
-    detect_size: int = _option(1024, "photos larger than this (longest side) are detected on a downscaled copy", low=32)
-    threads: int = _option(0, "threads per model (0: onnxruntime's choice)", low=0)
-    age: bool = _option(True, "estimate an age range for every face (with the shipped age model, where present)")
+    margin: float = option(0.0, "crop margin on each side, as a share of the box", low=0, high=1)
+    align: bool = option(True, "level the eyes before classifying (where the detector gives landmarks)")
+    threshold: float = option(0.0, "no emotion label below this top probability", low=0, high=1)
+    ten_crop: bool = option(False, "average ten crops per face (10x slower)")
+    detect_size: int = option(1024, "photos larger than this (longest side) are detected on a downscaled copy", low=32)
+    threads: int = option(0, "threads per model (0: onnxruntime's choice)", low=0)
+    age: bool = option(True, "estimate an age range for every face (with the shipped age model, where present)")
 
     def __post_init__(self) -> None:
         """Checked once, here, whichever door the options came through (CLI, batch, service, Python)."""
         if self.detector not in list_detectors():
             raise FerkitError(f"unknown detector {self.detector!r}; known: {', '.join(list_detectors())}")
-        for name, spec in option_specs().items():
-            value = getattr(self, name)
-            if value is None or isinstance(value, (bool, str)):
-                continue
-            if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
-                allowed = (
-                    f"between {spec.low:g} and {spec.high:g}" if spec.high is not None else f"{spec.low:g} or more"
-                )
-                raise FerkitError(f"{name} must be {allowed}, not {value:g}")
+        check_ranges(self)
 
 
 def option_specs() -> dict[str, OptionSpec]:
     """Every AnalyzerOptions field's OptionSpec, in field order: what the CLI and the service build on."""
-    return {option.name: option.metadata[OptionSpec] for option in fields(AnalyzerOptions)}
+    return specs_of(AnalyzerOptions)
 
 
 class Analyzer:

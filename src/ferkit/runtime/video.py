@@ -1,7 +1,8 @@
 """Video files, streams and cameras: per-frame faces with stable track ids, smoothed probabilities,
 an annotated copy, a CSV written as frames go by, and per-track summaries.
 
-    result = analyze_video("clip.mp4", Analyzer(), every=2, smooth=0.6, annotated="out.mp4", csv_path="faces.csv")
+    result = analyze_video("clip.mp4", Analyzer(), VideoOptions(every=2, smooth=0.6), annotated="out.mp4")
+    result = analyze_video("clip.mp4", Analyzer(), every=2, csv_path="faces.csv")   # the same options as keywords
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import csv
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -25,8 +26,8 @@ from ferkit.progress import Progress
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.boxes import clip_box, is_empty
 from ferkit.runtime.draw import annotate
+from ferkit.runtime.options import WEBCAM_SMOOTH, VideoOptions
 from ferkit.runtime.results import Face, FaceResult, FrameResult, label_above
-from ferkit.runtime.schedule import AGE_EVERY, DETECT_EVERY
 from ferkit.runtime.tracking import IouTracker, Smoother
 
 
@@ -167,22 +168,11 @@ class FrameAnalyzer:
     few pixels in that time), and each track's age is estimated when it appears and every `age_every` seconds
     after, the mean of its estimates so far being what is reported."""
 
-    def __init__(
-        self,
-        analyzer: Analyzer,
-        smooth: float = 0.0,
-        max_missed: int = 5,
-        detect_every: int = 1,
-        age_every: float = 0.0,
-    ):
-        if detect_every < 1:
-            raise FerkitError(f"--detect-every must be 1 or more, not {detect_every}")
-        if age_every < 0:
-            raise FerkitError(f"--age-every must be 0 seconds or more, not {age_every:g}")
+    def __init__(self, analyzer: Analyzer, options: VideoOptions, max_missed: int = 5):
         # The tracker sees detections only: a track ends after `max_missed` analysed frames without one.
-        tracker = IouTracker(max_missed=max(1, -(-max_missed // detect_every)))
-        self.analyzer, self.tracker, self.smoother = analyzer, tracker, Smoother(smooth)
-        self.detect_every, self.age_every = detect_every, age_every
+        tracker = IouTracker(max_missed=max(1, -(-max_missed // options.detect_every)))
+        self.analyzer, self.tracker, self.smoother = analyzer, tracker, Smoother(options.smooth)
+        self.detect_every, self.age_every = options.detect_every, options.age_every
         self.calls = 0
         self.detected: list[Face] = []
         self.track_ids: list[int] = []
@@ -245,26 +235,23 @@ class FrameAnalyzer:
 def analyze_video(
     source: str | int,
     analyzer: Analyzer,
+    options: VideoOptions | None = None,
     *,
-    every: int = 1,
-    smooth: float = 0.0,
-    detect_every: int = DETECT_EVERY,
-    age_every: float = AGE_EVERY,
     annotated: str | None = None,
     csv_path: str | None = None,
     progress: bool = True,
     keep_frames: bool = True,
     on_frame: Callable[[np.ndarray, FrameResult | None, float], bool] | None = None,
+    **overrides: Any,
 ) -> VideoResult:
-    """Analyse every `every`-th frame. `on_frame(drawn_frame, result, fps)` may show the frame and returns
-    False to stop (the webcam's `q`). Outputs written so far are kept when the stream breaks."""
-    if every < 1:
-        raise FerkitError("--every must be 1 or more")
+    """Analyse a video as VideoOptions say (or their fields as keywords: every=2, smooth=0.6). `on_frame(drawn_frame,
+    result, fps)` may show the frame and returns False to stop (the webcam's `q`). Outputs written so far are kept
+    when the stream breaks."""
+    options = _video_options(options, overrides)
+    every = options.every
     frames = VideoFrames(source)
     result = VideoResult(frames.source, frames.width, frames.height, frames.fps, analyzer.classes, keep_frames)
-    per_frame = FrameAnalyzer(
-        analyzer, smooth, max(2, round(frames.fps / every / 2)), detect_every=detect_every, age_every=age_every
-    )
+    per_frame = FrameAnalyzer(analyzer, options, max_missed=max(2, round(frames.fps / every / 2)))
     writer = _video_writer(annotated, frames.fps, frames.width, frames.height) if annotated else None
     table = _CsvRows(csv_path, analyzer.classes) if csv_path else None
     bar = Progress(frames.expected, f"{frames.source}", "frames") if progress else None
@@ -303,18 +290,18 @@ def analyze_video(
 def run_webcam(
     source: str | int,
     analyzer: Analyzer,
+    options: VideoOptions | None = None,
     *,
     window: OpenCVWindow | TkWindow | None = None,
     record: str | None = None,
-    every: int = 1,
-    smooth: float = 0.6,
-    detect_every: int = DETECT_EVERY,
-    age_every: float = AGE_EVERY,
     max_frames: int | None = None,
+    **overrides: Any,
 ) -> VideoResult:
-    """The same path as a video file, shown live with an FPS counter; `q` or Escape (or closing) quits."""
+    """The same path as a video file, shown live with an FPS counter; `q` or Escape (or closing) quits. Smoothed
+    by WEBCAM_SMOOTH unless the options say otherwise."""
     from ferkit.runtime.window import draw_fps, open_window
 
+    options = _video_options(options or VideoOptions(smooth=WEBCAM_SMOOTH), overrides)
     window = window or open_window("ferkit webcam (q quits)")
     shown = 0
 
@@ -328,10 +315,7 @@ def run_webcam(
         return analyze_video(
             source,
             analyzer,
-            every=every,
-            smooth=smooth,
-            detect_every=detect_every,
-            age_every=age_every,
+            options,
             annotated=record,
             progress=False,
             keep_frames=False,
@@ -339,6 +323,14 @@ def run_webcam(
         )
     finally:
         window.close()
+
+
+def _video_options(options: VideoOptions | None, overrides: dict[str, Any]) -> VideoOptions:
+    """The options with keyword overrides applied, validated again; an unknown keyword is a FerkitError."""
+    try:
+        return replace(options or VideoOptions(), **overrides)
+    except TypeError as error:
+        raise FerkitError(f"unknown video option: {error}") from None
 
 
 def _video_writer(path: str, fps: float, width: int, height: int) -> cv2.VideoWriter:
