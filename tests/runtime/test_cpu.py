@@ -26,7 +26,8 @@ def test_cpu_line_names_what_is_missing(monkeypatch):
     assert line.startswith("CPU Some CPU (") and "2 threads used) AVX2, no AVX-512, no VNNI, no AMX" in line
 
 
-def test_the_shipped_default_says_which_kernel_runs():
+@pytest.mark.parametrize("name,weights", [("fer2013-resnet", "fp16"), ("fer2013-int8", "int8")])
+def test_a_shipped_model_says_which_kernel_runs(name, weights):
     from ferkit.runtime.shipped import load_emotion_model
 
-    assert load_emotion_model().kernel == cpu.kernel_name("int8")
+    assert load_emotion_model(name).kernel == cpu.kernel_name(weights)

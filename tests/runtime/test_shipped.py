@@ -9,6 +9,7 @@ from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path, load_emotion_model
 
 EXPECTED_CLASSES = {
+    "fer2013-resnet": FER2013_CLASSES,
     "fer2013": FER2013_CLASSES,
     "fer2013-int8": FER2013_CLASSES,
     "ferplus": FERPLUS_CLASSES,
