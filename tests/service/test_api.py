@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ferkit.runtime.shipped import load_emotion_model
 from ferkit.service import routes
 from ferkit.service.db import Analysis, FaceRow
 
@@ -37,7 +38,8 @@ def test_upload_stores_every_probability(client, photo_bytes):
     assert body["file_name"] == "two 'people'.jpg"  # the base name only, stored verbatim
     assert len(body["faces"]) == 2 and body["threshold"] == 0.99
     assert all(isinstance(v, int) for f in body["faces"] for v in f["bbox"])
-    assert body["sha256"] and body["model_version"].startswith("vgg_fer-")
+    default_arch = load_emotion_model().card.arch  # the version names the default model's network first
+    assert body["sha256"] and body["model_version"].startswith(f"{default_arch}-")
     engine = client.app.state.engine
     with engine.connect() as connection:
         rows = connection.execute(select(FaceRow)).all()
