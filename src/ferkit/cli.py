@@ -419,15 +419,22 @@ def _analyzer_from_args(args, options=None):
 
 
 def _analyzer_options(args):
-    from ferkit.runtime.analyzer import AnalyzerOptions, option_specs
+    from ferkit.runtime.analyzer import AnalyzerOptions
 
-    return AnalyzerOptions(**{name: getattr(args, name) for name in option_specs()})
+    return _options_from_args(args, AnalyzerOptions)
 
 
 def _video_options(args):
-    from ferkit.runtime.options import VideoOptions, specs_of
+    from ferkit.runtime.options import VideoOptions
 
-    return VideoOptions(**{name: getattr(args, name) for name in specs_of(VideoOptions)})
+    return _options_from_args(args, VideoOptions)
+
+
+def _options_from_args(args, options_class):
+    """The options object whose fields the flags of _add_option_flags filled (validated on construction)."""
+    from ferkit.runtime.options import specs_of
+
+    return options_class(**{name: getattr(args, name) for name in specs_of(options_class)})
 
 
 def cmd_video(args) -> int:

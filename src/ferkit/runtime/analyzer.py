@@ -8,7 +8,7 @@ for face in result.faces: print(face.emotion, face.bbox)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from ferkit.runtime.boxes import clip_box
 from ferkit.runtime.crop import crop_face
 from ferkit.runtime.detectors import DEFAULT_DETECTOR, DETECTORS, WholeImage, create_detector, list_detectors
 from ferkit.runtime.images import read_image
-from ferkit.runtime.options import OptionSpec, check_ranges, option, specs_of
+from ferkit.runtime.options import OptionSpec, check_ranges, option, specs_of, with_overrides
 from ferkit.runtime.results import Face, FaceResult, ImageResult, label_above
 from ferkit.runtime.shipped import AGE_MODEL, load_emotion_model
 
@@ -85,9 +85,7 @@ class Analyzer:
     ):
         """`recognizer` and `age_estimator`, when given, are used instead of loading the models: analyzers that
         run side by side share them (an ONNX session runs concurrent calls safely), so a pool holds each model once."""
-        if options is not None and overrides:
-            options = replace(options, **overrides)  # validated again by the dataclass
-        self.options = options or AnalyzerOptions(**overrides)
+        self.options = with_overrides(options or AnalyzerOptions(), overrides)
         self.detector = create_detector(self.options.detector, self.options.confidence)
         self.recognizer = recognizer or load_emotion_model(model, threads=self.options.threads)
         self.age_estimator = None

@@ -9,7 +9,7 @@ here without loading OpenCV.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ferkit.errors import FerkitError
@@ -48,6 +48,17 @@ def check_ranges(options: Any) -> None:
         too_high = spec.high is not None and (value >= spec.high if spec.below_high else value > spec.high)
         if (spec.low is not None and value < spec.low) or too_high:
             raise FerkitError(f"{name} must be {_allowed(spec)}, not {value:g}")
+
+
+def with_overrides(options: Any, overrides: dict[str, Any]) -> Any:
+    """A copy of an options object with some fields replaced, validated again; an unknown field is a FerkitError."""
+    if not overrides:
+        return options
+    try:
+        return replace(options, **overrides)
+    except TypeError as error:
+        kind = type(options).__name__.removesuffix("Options").lower()  # VideoOptions -> "video"
+        raise FerkitError(f"unknown {kind} option: {error}") from None
 
 
 def _allowed(spec: OptionSpec) -> str:

@@ -11,7 +11,7 @@ import csv
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -26,7 +26,7 @@ from ferkit.progress import Progress
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.boxes import clip_box, is_empty
 from ferkit.runtime.draw import annotate
-from ferkit.runtime.options import WEBCAM_SMOOTH, VideoOptions
+from ferkit.runtime.options import WEBCAM_SMOOTH, VideoOptions, with_overrides
 from ferkit.runtime.results import Face, FaceResult, FrameResult, label_above
 from ferkit.runtime.tracking import IouTracker, Smoother
 
@@ -247,7 +247,7 @@ def analyze_video(
     """Analyse a video as VideoOptions say (or their fields as keywords: every=2, smooth=0.6). `on_frame(drawn_frame,
     result, fps)` may show the frame and returns False to stop (the webcam's `q`). Outputs written so far are kept
     when the stream breaks."""
-    options = _video_options(options, overrides)
+    options = with_overrides(options or VideoOptions(), overrides)
     every = options.every
     frames = VideoFrames(source)
     result = VideoResult(frames.source, frames.width, frames.height, frames.fps, analyzer.classes, keep_frames)
@@ -301,7 +301,7 @@ def run_webcam(
     by WEBCAM_SMOOTH unless the options say otherwise."""
     from ferkit.runtime.window import draw_fps, open_window
 
-    options = _video_options(options or VideoOptions(smooth=WEBCAM_SMOOTH), overrides)
+    options = with_overrides(options or VideoOptions(smooth=WEBCAM_SMOOTH), overrides)
     window = window or open_window("ferkit webcam (q quits)")
     shown = 0
 
@@ -323,14 +323,6 @@ def run_webcam(
         )
     finally:
         window.close()
-
-
-def _video_options(options: VideoOptions | None, overrides: dict[str, Any]) -> VideoOptions:
-    """The options with keyword overrides applied, validated again; an unknown keyword is a FerkitError."""
-    try:
-        return replace(options or VideoOptions(), **overrides)
-    except TypeError as error:
-        raise FerkitError(f"unknown video option: {error}") from None
 
 
 def _video_writer(path: str, fps: float, width: int, height: int) -> cv2.VideoWriter:
