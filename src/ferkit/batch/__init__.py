@@ -1,1 +1,1 @@
-"""Batch analysis of large collections: a process pool here, or Ray Data on a cluster."""
+"""Batch analysis of large collections: a process pool here, or Ray actors on a cluster."""
