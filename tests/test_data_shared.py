@@ -37,6 +37,7 @@ def test_fer2013_image_release_counts(fer2013_store):
     assert counts["Training"] == TRAINING_COUNTS
 
 
+@pytest.mark.slow  # decodes all 35,887 JPEGs
 def test_csv_from_the_image_release_gives_the_same_images_and_labels(shared_data, fer2013_store, tmp_path):
     """Decode every JPEG, write fer2013.csv with the Kaggle emotion indices, ingest it, compare."""
     csv_path = tmp_path / "fer2013.csv"

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import make_tiny_store
 from ferkit.card import Preprocessing
 from ferkit.errors import FerkitError
 from ferkit.evaluation.evaluate import images_as_the_model_expects
@@ -45,9 +46,12 @@ def test_an_equalised_store_cannot_serve_a_raw_pixel_model():
         )
 
 
-def test_ensemble_subsets_marks_the_best_publictest_subset_and_matches_the_ensemble(tiny_store, tmp_path):
+def test_ensemble_subsets_marks_the_best_publictest_subset_and_matches_the_ensemble(tmp_path):
     from ferkit.cli import main
     from ferkit.runtime.shipped import EMOTION_MODELS
+
+    # Four faces per class and split: every member runs ten crops on both splits, twice (script, then command).
+    tiny_store = make_tiny_store(tmp_path / "store", counts=(2, 4, 4))
 
     for file, model in {"a.onnx": "fer2013", "b.onnx": "fer2013-int8"}.items():
         shutil.copy(EMOTION_MODELS[model], tmp_path / file)

@@ -92,7 +92,7 @@ def test_a_second_run_with_the_same_name_is_refused(tiny_store, tmp_path, capsys
         "--set",
         "train.name=dup",
     ]
-    assert main(args) == 0
+    train(Config.load(None, [a for a in args[2:] if a != "--set"]), progress=False, final_report=False)
     assert main(args) == 2
     assert "resume it with --resume" in capsys.readouterr().err
 
