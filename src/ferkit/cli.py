@@ -172,13 +172,20 @@ def cmd_evaluate(args) -> int:
 
     split = SPLIT_ALIASES.get(args.split, args.split)
     predictor = load_predictor(args.model)
-    report, timing = evaluate_on_store(predictor, args.store, split, args.ten_crop, args.runtime_path)
+    report, timing = evaluate_on_store(predictor, args.store, split, args.ten_crop, args.runtime_path, args.mirror)
     path = ", runtime path: each face equalised again as `ferkit analyze` does" if args.runtime_path else ""
-    print(f"{args.model} on {split}{' (ten-crop)' if args.ten_crop else ''}{path}:")
+    crops = " (ten-crop)" if args.ten_crop else " (each face averaged with its mirror)" if args.mirror else ""
+    print(f"{args.model} on {split}{crops}{path}:")
     print(report.table())
     print(f"speed: {timing['images_per_second']:.0f} images/s ({timing['ms_per_image']:.2f} ms/image)")
     if args.json:
-        record = {**report.to_dict(), "split": split, "runtime_path": args.runtime_path, "timing": timing}
+        record = {
+            **report.to_dict(),
+            "split": split,
+            "runtime_path": args.runtime_path,
+            "mirror": args.mirror and not args.ten_crop,
+            "timing": timing,
+        }
         Path(args.json).write_text(json.dumps(record, indent=2))
     if args.plot:
         from ferkit.evaluation.plots import plot_confusion
@@ -603,6 +610,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--store", required=True)
     evaluate.add_argument("--split", default="test", help="test (PrivateTest), val (PublicTest) or a split name")
     evaluate.add_argument("--ten-crop", action="store_true")
+    evaluate.add_argument(
+        "--mirror", action="store_true", help="average each face's answer with its mirror image's, as analyze does"
+    )
     evaluate.add_argument(
         "--runtime-path",
         action="store_true",

@@ -3,6 +3,9 @@ so a model sees the same pixels wherever it runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import cv2
 import numpy as np
 
@@ -57,3 +60,16 @@ def ten_crops(images: np.ndarray, size: int) -> np.ndarray:
     crops = [images[:, top : top + size, left : left + size] for top, left in corners] + [center_crops(images, size)[0]]
     crops += [crop[:, :, ::-1] for crop in crops]
     return np.stack(crops)
+
+
+def mirror_averaged(predict: Callable[[Any], np.ndarray], faces: np.ndarray | list[np.ndarray]) -> np.ndarray:
+    """`predict`'s probabilities for each face averaged with those for its mirror image, in one call of twice the
+    batch. Faces are an (N, H, W) array or a list of crops (gray or BGR, any size). A face and its mirror show the
+    same expression; averaging the two answers gained 1.0-1.3 points on FER2013's test splits through the runtime
+    path for the default model (scripts in MODEL_CARD.md)."""
+    if isinstance(faces, np.ndarray):
+        both = predict(np.concatenate([faces, faces[:, :, ::-1]]))
+    else:
+        both = predict([*faces, *(np.ascontiguousarray(face[:, ::-1]) for face in faces)])
+    count = len(faces)
+    return (both[:count] + both[count:]) / 2

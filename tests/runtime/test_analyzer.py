@@ -190,8 +190,13 @@ def test_detector_none_classifies_the_whole_image(analyzer, portrait, tmp_path):
     cv2.imwrite(str(tmp_path / "face.png"), crop)
     whole = Analyzer(detector="none", age=False).analyze_path(tmp_path / "face.png")
     assert [face.bbox for face in whole.faces] == [(0, 0, 48, 48)]
-    expected = analyzer.recognizer.predict_faces([cv2.imread(str(tmp_path / "face.png"))])[0]
-    assert list(whole.faces[0].probabilities.values()) == pytest.approx(expected.tolist(), abs=1e-6)
+    image = cv2.imread(str(tmp_path / "face.png"))
+    face, mirrored = analyzer.recognizer.predict_faces([image, np.ascontiguousarray(image[:, ::-1])])
+    # By default a face's answer is the mean of its own and its mirror image's; --no-mirror keeps its own.
+    assert list(whole.faces[0].probabilities.values()) == pytest.approx(((face + mirrored) / 2).tolist(), abs=1e-6)
+    alone = Analyzer(detector="none", age=False, mirror=False).analyze_path(tmp_path / "face.png")
+    assert list(alone.faces[0].probabilities.values()) == pytest.approx(face.tolist(), abs=1e-6)
+    assert np.abs(face - mirrored).max() > 1e-3  # so the two assertions above tell the modes apart
     assert len(create_detector("none").detect(np.zeros((5, 7, 3), np.uint8))) == 1  # even a blank image: by design
 
 

@@ -88,3 +88,18 @@ def test_int8_model_agrees_with_the_full_precision_one(stores):
     full = EmotionRecognizer(EMOTION_MODELS["fer2013"]).predict_prepared(faces)
     int8 = EmotionRecognizer(EMOTION_MODELS["fer2013-int8"]).predict_prepared(faces)
     assert (full.argmax(1) == int8.argmax(1)).mean() >= 0.99
+
+
+@pytest.mark.slow
+def test_mirror_averaging_helps_the_default_on_publictest(stores, tmp_path):
+    """Why `ferkit analyze` averages each face with its mirror image by default: it scores higher on PublicTest,
+    the selection split, through the runtime path."""
+    from ferkit.runtime.shipped import DEFAULT_EMOTION
+
+    accuracy = {}
+    for mirror in (False, True):
+        out = tmp_path / f"mirror-{mirror}.json"
+        flags = ["--split", "val", "--runtime-path", "--json", str(out)] + (["--mirror"] if mirror else [])
+        assert main(["evaluate", DEFAULT_EMOTION, "--store", str(stores[DEFAULT_EMOTION]), *flags]) == 0
+        accuracy[mirror] = json.loads(out.read_text())["accuracy"]
+    assert accuracy[True] > accuracy[False]

@@ -67,7 +67,8 @@ def test_annotated_video_keeps_count_size_and_rate(clip_run, clip):
 def test_detector_every_third_frame_keeps_tracks_and_summaries(clip_run, clip, analyzer):
     """The defaults (detector on every 3rd frame, a track's age once a second) against every stage on every
     frame: the same tracks (a face's track in one run is one track in the other), per-track frame counts a
-    detection interval apart, the same dominant emotion and shares close on every track longer than a second."""
+    detection interval apart, the same dominant emotion (unless tied) and shares close on every track longer than
+    a second."""
     fast, _ = clip_run
     full = analyze_video(str(clip), analyzer, detect_every=1, age_every=0, progress=False)
     pairs = set()
@@ -83,7 +84,9 @@ def test_detector_every_third_frame_keeps_tracks_and_summaries(clip_run, clip, a
         ours, reference = fast_tracks[fast_id], full_tracks[full_id]
         assert abs(ours.frames - reference.frames) <= 4
         if reference.frames >= 30:
-            assert ours.dominant_emotion == reference.dominant_emotion
+            leader, runner_up = sorted(reference.shares.values(), reverse=True)[:2]
+            if leader - runner_up > 0.05:  # a tie has no dominant emotion to keep (one track here: 0.484 each)
+                assert ours.dominant_emotion == reference.dominant_emotion
             assert max(abs(ours.shares[c] - reference.shares[c]) for c in analyzer.classes) <= 0.2
     fast_ages = {f.track_id: f.age for frame in fast.frames for f in frame.faces}
     full_ages = {f.track_id: f.age for frame in full.frames for f in frame.faces}

@@ -18,7 +18,7 @@ from ferkit.data import load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
-from ferkit.faces import prepare_faces
+from ferkit.faces import mirror_averaged, prepare_faces
 
 
 def labelled_part(predictor, store_path: str | Path, split: str):
@@ -42,13 +42,19 @@ def predict_on_store(predictor, store_path: str | Path, split: str, ten_crop: bo
 
 
 def evaluate_on_store(
-    predictor, store_path: str | Path, split: str = "PrivateTest", ten_crop: bool = False, runtime_path: bool = False
+    predictor,
+    store_path: str | Path,
+    split: str = "PrivateTest",
+    ten_crop: bool = False,
+    runtime_path: bool = False,
+    mirror: bool = False,
 ) -> tuple[ClassificationReport | AgeReport, dict]:
     """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group).
 
     `runtime_path` feeds each face as `ferkit analyze` feeds a detector's crop (gray, resized, equalised again
     where the model equalises); otherwise the store's pixels go in as the model was trained on them. The two
-    differ on the Kaggle JPEG release, whose faces come equalised already."""
+    differ on the Kaggle JPEG release, whose faces come equalised already. `mirror` averages each face's answer
+    with its mirror image's, as `ferkit analyze` does by default."""
     store, part = labelled_part(predictor, store_path, split)
     images = (
         prepare_faces(list(part.images), predictor.image_size, predictor.preprocessing.equalize)
@@ -56,7 +62,11 @@ def evaluate_on_store(
         else images_as_the_model_expects(part, predictor, store_path)
     )
     started = time.perf_counter()
-    probabilities = predictor.predict_prepared(images, ten_crop)
+
+    def predict(faces: np.ndarray) -> np.ndarray:
+        return predictor.predict_prepared(faces, ten_crop)
+
+    probabilities = mirror_averaged(predict, images) if mirror and not ten_crop else predict(images)
     seconds = time.perf_counter() - started
     if store.label_set == "age":
         attributes = part.attributes

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from ferkit.errors import FerkitError
+from ferkit.faces import mirror_averaged
 from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.boxes import clip_box
 from ferkit.runtime.crop import crop_face
@@ -52,6 +53,7 @@ class AnalyzerOptions:
     align: bool = option(True, "level the eyes before classifying (where the detector gives landmarks)")
     threshold: float = option(0.0, "no emotion label below this top probability", low=0, high=1)
     ten_crop: bool = option(False, "average ten crops per face (10x slower)")
+    mirror: bool = option(True, "average each face's answer with its mirror image's (twice the classifier's work)")
     detect_size: int = option(1024, "photos larger than this (longest side) are detected on a downscaled copy", low=32)
     threads: int = option(0, "threads per model (0: onnxruntime's choice)", low=0)
     age: bool = option(True, "estimate an age range for every face (with the shipped age model, where present)")
@@ -124,12 +126,19 @@ class Analyzer:
     def classify(self, image: np.ndarray, faces: list[Face], ages: bool = True) -> list[FaceResult]:
         """Emotion (and, with `ages`, age) of faces already found; all faces of the image in one batch per model."""
         crops = self.crops(image, faces)
-        probabilities = self.recognizer.predict_faces(crops, self.options.ten_crop) if crops else np.zeros((0, 0))
+        probabilities = self._emotions(crops) if crops else np.zeros((0, 0))
         results = [self._face_result(index, face, row) for index, (face, row) in enumerate(zip(faces, probabilities))]
         if ages and self.age_estimator and crops:
             for result, (age, span) in zip(results, self.age_estimator.estimate(crops)):
                 result.age, result.age_range = age, span
         return results
+
+    def _emotions(self, crops: list[np.ndarray]) -> np.ndarray:
+        def predict(faces: list[np.ndarray]) -> np.ndarray:
+            return self.recognizer.predict_faces(faces, self.options.ten_crop)
+
+        # Ten crops hold their mirror images already.
+        return mirror_averaged(predict, crops) if self.options.mirror and not self.options.ten_crop else predict(crops)
 
     def analyze_path(self, path: str | Path) -> ImageResult:
         """An image file -> its ImageResult; an unreadable file raises FerkitError (analyze_paths goes on instead)."""
