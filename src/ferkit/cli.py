@@ -100,6 +100,7 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
     for row in rows:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     print("balanced = mean per-class recall; ECE = expected calibration error (15 bins) with the file's temperature")
+    print("figures: the centre crop, as recorded; analyze also averages each face with its mirror (evaluate --mirror)")
     if speed_seconds:
         print(f"crops/s: batch 64, onnxruntime's default threads, the kernel in brackets; {cpu_line()}")
     else:
