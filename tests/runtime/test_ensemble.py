@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -43,7 +45,11 @@ def test_the_ensemble_averages_its_members(members):
     assert spinning == ["0", "0"]
 
 
-def test_cli_records_metrics_that_evaluate_reproduces(members, tiny_store, tmp_path, capsys):
+def test_cli_records_metrics_that_evaluate_reproduces(members, tmp_path, capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from conftest import make_tiny_store
+
+    tiny_store = make_tiny_store(tmp_path / "store", counts=(2, 4, 4))  # both members, ten crops, both test splits
     out = members / "ens.json"
     assert (
         main(
