@@ -58,7 +58,7 @@ def stage_ms(analyzer: Analyzer, image: np.ndarray, repeat: int) -> dict[str, fl
         "decode": median_ms(lambda: cv2.imdecode(encoded, cv2.IMREAD_COLOR), repeat),
         "detect": median_ms(lambda: analyzer.detect(image), repeat),
         "crop": median_ms(lambda: analyzer.crops(image, faces), repeat),
-        "classify": median_ms(lambda: analyzer.recognizer.predict_faces(crops), repeat),
+        "classify": median_ms(lambda: analyzer.emotions(crops), repeat),
         "age": median_ms(lambda: analyzer.age_estimator.estimate(crops), repeat),
         "draw": median_ms(lambda: annotate(image, result.faces), repeat),
         "json": median_ms(lambda: json.dumps(result.to_dict()), repeat),
@@ -115,10 +115,11 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--no-mirror", action="store_true", help="classify each crop alone (ferkit's --no-mirror)")
     parser.add_argument("--fer-python", help="python of an environment where `pip install fer` worked")
     args = parser.parse_args()
     photos = test_photos(args.samples)
-    analyzer = Analyzer(AnalyzerOptions(threads=args.threads))
+    analyzer = Analyzer(AnalyzerOptions(threads=args.threads, mirror=not args.no_mirror))
     print(cpu_line(args.threads or None))
     print(
         f"default setup: detector {analyzer.options.detector}, model {analyzer.recognizer.path.name} "

@@ -59,7 +59,7 @@ def stage_breakdown(clip: Path, analyzer: Analyzer, frames: list, faces: list, c
         "crop + align": ms_per_frame(
             lambda: [analyzer.crops(f, found) for f, found in zip(frames, faces)], len(frames)
         ),
-        "classify": ms_per_frame(lambda: [analyzer.recognizer.predict_faces(c) for c in crops if c], count),
+        "classify": ms_per_frame(lambda: [analyzer.emotions(c) for c in crops if c], count),
         "age": ms_per_frame(lambda: [analyzer.age_estimator.estimate(c) for c in crops if c], count),
         "track": ms_per_frame(lambda: [tracker.update([r.bbox for r in rs]) for rs in results], count),
         "draw": ms_per_frame(lambda: [annotate(f, rs) for f, rs in zip(frames, results)], count),
@@ -88,8 +88,9 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--no-mirror", action="store_true", help="classify each crop alone (ferkit's --no-mirror)")
     args = parser.parse_args()
-    analyzer = Analyzer(AnalyzerOptions(threads=args.threads))
+    analyzer = Analyzer(AnalyzerOptions(threads=args.threads, mirror=not args.no_mirror))
     print(cpu_line(args.threads or None))
     print(f"kernels: emotion {analyzer.recognizer.kernel}, age {analyzer.age_estimator.model.kernel}")
     frames = frames_of(args.clip)

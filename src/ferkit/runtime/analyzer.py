@@ -126,14 +126,16 @@ class Analyzer:
     def classify(self, image: np.ndarray, faces: list[Face], ages: bool = True) -> list[FaceResult]:
         """Emotion (and, with `ages`, age) of faces already found; all faces of the image in one batch per model."""
         crops = self.crops(image, faces)
-        probabilities = self._emotions(crops) if crops else np.zeros((0, 0))
+        probabilities = self.emotions(crops) if crops else np.zeros((0, 0))
         results = [self._face_result(index, face, row) for index, (face, row) in enumerate(zip(faces, probabilities))]
         if ages and self.age_estimator and crops:
             for result, (age, span) in zip(results, self.age_estimator.estimate(crops)):
                 result.age, result.age_range = age, span
         return results
 
-    def _emotions(self, crops: list[np.ndarray]) -> np.ndarray:
+    def emotions(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Face crops -> (N, classes) probabilities as the options say: with the mirror average or ten crops."""
+
         def predict(faces: list[np.ndarray]) -> np.ndarray:
             return self.recognizer.predict_faces(faces, self.options.ten_crop)
 
