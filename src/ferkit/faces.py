@@ -73,3 +73,13 @@ def mirror_averaged(predict: Callable[[Any], np.ndarray], faces: np.ndarray | li
         both = predict([*faces, *(np.ascontiguousarray(face[:, ::-1]) for face in faces)])
     count = len(faces)
     return (both[:count] + both[count:]) / 2
+
+
+def predict_views(
+    predict: Callable[[Any, bool], np.ndarray], faces: np.ndarray | list[np.ndarray], ten_crop: bool, mirror: bool
+) -> np.ndarray:
+    """`predict(faces, ten_crop)`, averaged with the mirror images' answers where `mirror` asks for it. Ten crops
+    hold their mirror images already, so with `ten_crop` the mirror adds nothing."""
+    if not mirror or ten_crop:
+        return predict(faces, ten_crop)
+    return mirror_averaged(lambda views: predict(views, False), faces)

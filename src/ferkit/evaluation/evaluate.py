@@ -18,7 +18,7 @@ from ferkit.data import load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
-from ferkit.faces import mirror_averaged, prepare_faces
+from ferkit.faces import predict_views, prepare_faces
 
 
 def labelled_part(predictor, store_path: str | Path, split: str):
@@ -63,10 +63,7 @@ def evaluate_on_store(
     )
     started = time.perf_counter()
 
-    def predict(faces: np.ndarray) -> np.ndarray:
-        return predictor.predict_prepared(faces, ten_crop)
-
-    probabilities = mirror_averaged(predict, images) if mirror and not ten_crop else predict(images)
+    probabilities = predict_views(predictor.predict_prepared, images, ten_crop, mirror)
     seconds = time.perf_counter() - started
     if store.label_set == "age":
         attributes = part.attributes

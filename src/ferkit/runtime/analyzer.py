@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ferkit.errors import FerkitError
-from ferkit.faces import mirror_averaged
+from ferkit.faces import predict_views
 from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.boxes import clip_box
 from ferkit.runtime.crop import crop_face
@@ -135,12 +135,7 @@ class Analyzer:
 
     def emotions(self, crops: list[np.ndarray]) -> np.ndarray:
         """Face crops -> (N, classes) probabilities as the options say: with the mirror average or ten crops."""
-
-        def predict(faces: list[np.ndarray]) -> np.ndarray:
-            return self.recognizer.predict_faces(faces, self.options.ten_crop)
-
-        # Ten crops hold their mirror images already.
-        return mirror_averaged(predict, crops) if self.options.mirror and not self.options.ten_crop else predict(crops)
+        return predict_views(self.recognizer.predict_faces, crops, self.options.ten_crop, self.options.mirror)
 
     def analyze_path(self, path: str | Path) -> ImageResult:
         """An image file -> its ImageResult; an unreadable file raises FerkitError (analyze_paths goes on instead)."""
