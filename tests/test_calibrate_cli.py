@@ -43,6 +43,26 @@ def test_calibrate_records_a_temperature_and_keeps_the_weights(tiny_store, tmp_p
     )
 
 
+@pytest.mark.parametrize("mirror", [True, False])
+def test_the_recorded_ece_is_what_evaluate_measures_as_analyze_runs(mirror, tiny_store, tmp_path):
+    """Fitted and measured on the analyzer's path (runtime path, with or without the mirror average), so
+    `ferkit evaluate --runtime-path [--mirror]` reproduces the recorded figure."""
+    model = tmp_path / "model.onnx"
+    shutil.copy(emotion_model_path("fer2013-resnet"), model)
+    assert main(["calibrate", str(model), "--store", str(tiny_store), *([] if mirror else ["--no-mirror"])]) == 0
+    record = read_card(model).calibration
+    assert record["path"] == "runtime" and record["mirror"] is mirror
+    out = tmp_path / "report.json"
+    options = ["--runtime-path", *(["--mirror"] if mirror else [])]
+    assert (
+        main(
+            ["evaluate", str(model), "--store", str(tiny_store), "--split", "PrivateTest", "--json", str(out), *options]
+        )
+        == 0
+    )
+    assert json.loads(out.read_text())["ece"] == pytest.approx(record["PrivateTest"]["ece_after"], abs=1e-4)
+
+
 def test_calibrate_needs_a_store_with_the_models_classes(tmp_path, capsys):
     assert main(["calibrate", "fer2013-int8", "--store", str(tmp_path / "missing.npz")]) == 2
     assert "Traceback" not in capsys.readouterr().err

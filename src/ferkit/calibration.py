@@ -7,6 +7,7 @@ every accuracy figure, is unchanged: only how sure the model says it is moves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,20 +26,32 @@ def scale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return (exp / exp.sum(axis=1, keepdims=True)).astype(probabilities.dtype)
 
 
+def scale_views(views: Sequence[np.ndarray], temperature: float) -> np.ndarray:
+    """Each view's probabilities scaled, then averaged: what a model with this temperature answers when it is
+    asked about several views of each face (a crop and its mirror image), as the analyzer asks."""
+    return np.mean([scale(view, temperature) for view in views], axis=0)
+
+
 def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], _EPSILON, 1.0)).mean())
 
 
-def fit_temperature(probabilities: np.ndarray, labels: np.ndarray, low: float = 0.05, high: float = 20.0) -> float:
-    """The temperature with the least negative log-likelihood (golden-section search on log T, where the
-    likelihood is unimodal)."""
+def fit_temperature(
+    views: np.ndarray | Sequence[np.ndarray], labels: np.ndarray, low: float = 0.05, high: float = 20.0
+) -> float:
+    """The temperature with the least negative log-likelihood of the averaged views (one array: one view), by
+    golden-section search on log T, where the likelihood is unimodal. Fitting on the views the model is run on
+    matters: the mirror average is already less sure than either view, so it wants a lower temperature."""
+    views = [views] if isinstance(views, np.ndarray) else list(views)
+
+    def loss(log_temperature: float) -> float:
+        return negative_log_likelihood(scale_views(views, float(np.exp(log_temperature))), labels)
+
     ratio = (np.sqrt(5) - 1) / 2
     a, b = np.log(low), np.log(high)
     for _ in range(80):
         c, d = b - ratio * (b - a), a + ratio * (b - a)
-        if negative_log_likelihood(scale(probabilities, np.exp(c)), labels) < negative_log_likelihood(
-            scale(probabilities, np.exp(d)), labels
-        ):
+        if loss(c) < loss(d):
             b = d
         else:
             a = c

@@ -99,7 +99,10 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    print("balanced = mean per-class recall; ECE = expected calibration error (15 bins) with the file's temperature")
+    print(
+        "balanced = mean per-class recall; ECE = expected calibration error (15 bins) with the file's temperature,"
+        " as analyze answers (runtime path, mirror average)"
+    )
     print("figures: the centre crop, as recorded; analyze also averages each face with its mirror (evaluate --mirror)")
     if speed_seconds:
         print(f"crops/s: batch 64, onnxruntime's default threads, the kernel in brackets; {cpu_line()}")
@@ -252,33 +255,35 @@ def _record_metrics(path: Path, store: str) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    """Fit the temperature on PublicTest, measure calibration on both test splits, write it into the file."""
+    """Fit the temperature on PublicTest as the analyzer sees it (runtime path, mirror average unless
+    --no-mirror), measure calibration on both test splits the same way, write it into the file."""
     from ferkit import calibration
     from ferkit.data import load_store
-    from ferkit.evaluation.evaluate import predict_on_store
+    from ferkit.evaluation.evaluate import analyzer_views
     from ferkit.runtime.shipped import emotion_model_path
 
     path = emotion_model_path(args.model)
     model = _raw_model(path)
-    public, private = (predict_on_store(model, args.store, split) for split in ("PublicTest", "PrivateTest"))
+    mirror = not args.no_mirror
+    public, private = (analyzer_views(model, args.store, split, mirror) for split in ("PublicTest", "PrivateTest"))
     temperature = round(calibration.fit_temperature(*public), 4)  # as recorded, so the figures below reproduce
     record = {
         "temperature": temperature,
         "fitted_on": "PublicTest",
+        "path": "runtime",
+        "mirror": mirror,
         "bins": calibration.ECE_BINS,
         "store_hash": load_store(args.store).data_hash(),
     }
     curves = {}
-    for split, (probabilities, labels) in (("PublicTest", public), ("PrivateTest", private)):
-        before = calibration.reliability(probabilities, labels)
-        after = calibration.reliability(calibration.scale(probabilities, temperature), labels)
+    for split, (views, labels) in (("PublicTest", public), ("PrivateTest", private)):
+        raw, scaled = calibration.scale_views(views, 1.0), calibration.scale_views(views, temperature)
+        before, after = calibration.reliability(raw, labels), calibration.reliability(scaled, labels)
         record[split] = {
             "ece_before": round(before.ece, 4),
             "ece_after": round(after.ece, 4),
-            "nll_before": round(calibration.negative_log_likelihood(probabilities, labels), 4),
-            "nll_after": round(
-                calibration.negative_log_likelihood(calibration.scale(probabilities, temperature), labels), 4
-            ),
+            "nll_before": round(calibration.negative_log_likelihood(raw, labels), 4),
+            "nll_after": round(calibration.negative_log_likelihood(scaled, labels), 4),
         }
         print(
             f"{split:<12} ECE {before.ece:.4f} -> {after.ece:.4f}   NLL {record[split]['nll_before']:.4f} -> "
@@ -286,7 +291,8 @@ def cmd_calibrate(args) -> int:
         )
         curves = {"raw": before, f"T = {temperature:.2f}": after} if split == "PrivateTest" else curves
     _write_calibration(path, record)
-    print(f"temperature {temperature:.4f} (fitted on PublicTest) recorded in {path}")
+    views = "runtime path, mirror average" if mirror else "runtime path, no mirror"
+    print(f"temperature {temperature:.4f} (fitted on PublicTest, {views}) recorded in {path}")
     if args.plot:
         from ferkit.evaluation.plots import plot_reliability
 
@@ -734,6 +740,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
     calibrate.add_argument("--store", required=True, help="the store with PublicTest and PrivateTest")
     calibrate.add_argument("--plot", help="write a reliability diagram (PNG) of PrivateTest, before and after")
+    calibrate.add_argument(
+        "--no-mirror", action="store_true", help="fit for `analyze --no-mirror` (each crop alone, no mirror average)"
+    )
     calibrate.set_defaults(func=cmd_calibrate)
 
     serve = commands.add_parser("serve", help="REST API, database and web page")

@@ -37,6 +37,24 @@ def test_fit_recovers_an_overconfident_models_temperature():
     assert after < 0.02 < before
 
 
+def test_fit_on_views_is_fitted_on_their_average():
+    """The analyzer averages a crop's and its mirror's scaled answers; the temperature fitted on the two views is
+    the one whose average has the least NLL (not either view's own), and one view fits as the plain array does."""
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0, 1.5, (20_000, 7))
+    labels = np.array([rng.choice(7, p=row) for row in np.exp(logits) / np.exp(logits).sum(1, keepdims=True)])
+    views = [np.exp(2 * (logits + rng.normal(0, 0.7, logits.shape))) for _ in range(2)]
+    views = [view / view.sum(1, keepdims=True) for view in views]
+    fitted = calibration.fit_temperature(views, labels)
+    assert calibration.fit_temperature([views[0]], labels) == calibration.fit_temperature(views[0], labels)
+    assert fitted < calibration.fit_temperature(views[0], labels)  # the average is less sure than one view
+
+    def nll(temperature):
+        return calibration.negative_log_likelihood(calibration.scale_views(views, temperature), labels)
+
+    assert nll(fitted) < min(nll(fitted * 1.05), nll(fitted / 1.05))
+
+
 def test_a_files_temperature_is_applied_after_the_crops_are_averaged():
     import cv2
 

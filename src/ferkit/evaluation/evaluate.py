@@ -56,11 +56,10 @@ def evaluate_on_store(
     differ on the Kaggle JPEG release, whose faces come equalised already. `mirror` averages each face's answer
     with its mirror image's, as `ferkit analyze` does by default."""
     store, part = labelled_part(predictor, store_path, split)
-    images = (
-        prepare_faces(list(part.images), predictor.image_size, predictor.preprocessing.equalize)
-        if runtime_path
-        else images_as_the_model_expects(part, predictor, store_path)
-    )
+    if runtime_path:
+        images = runtime_faces(part, predictor)
+    else:
+        images = images_as_the_model_expects(part, predictor, store_path)
     started = time.perf_counter()
 
     probabilities = predict_views(predictor.predict_prepared, images, ten_crop, mirror)
@@ -78,6 +77,22 @@ def evaluate_on_store(
         report.ece = reliability(probabilities, part.labels).ece
     timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
     return report, timing
+
+
+def analyzer_views(predictor, store_path: str | Path, split: str, mirror: bool = True):
+    """(views, labels): a split's faces fed as `ferkit analyze` feeds a detector's crop (the runtime path), each
+    view's probabilities apart, the faces' own and, with `mirror`, their mirror images', so that a temperature
+    can be fitted on what the analyzer answers: the mean of the scaled views."""
+    _, part = labelled_part(predictor, store_path, split)
+    faces = runtime_faces(part, predictor)
+    views = [faces, faces[:, :, ::-1]] if mirror else [faces]
+    return [predictor.predict_prepared(np.ascontiguousarray(view)) for view in views], part.labels
+
+
+def runtime_faces(part, predictor) -> np.ndarray:
+    """A store part's faces as the runtime prepares a crop: gray, resized, equalised again where the model
+    equalises."""
+    return prepare_faces(list(part.images), predictor.image_size, predictor.preprocessing.equalize)
 
 
 def images_as_the_model_expects(part, predictor, store_path) -> np.ndarray:
