@@ -116,10 +116,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--no-mirror", action="store_true", help="classify each crop alone (ferkit's --no-mirror)")
+    parser.add_argument("--model", help="a shipped emotion model's name or a file (default: ferkit's default)")
     parser.add_argument("--fer-python", help="python of an environment where `pip install fer` worked")
     args = parser.parse_args()
     photos = test_photos(args.samples)
-    analyzer = Analyzer(AnalyzerOptions(threads=args.threads, mirror=not args.no_mirror))
+    analyzer = Analyzer(AnalyzerOptions(threads=args.threads, mirror=not args.no_mirror), model=args.model)
     print(cpu_line(args.threads or None))
     print(
         f"default setup: detector {analyzer.options.detector}, model {analyzer.recognizer.path.name} "

@@ -10,6 +10,7 @@ from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS, emotion_mode
 
 EXPECTED_CLASSES = {
     "fer2013-resnet": FER2013_CLASSES,
+    "fer2013-fast": FER2013_CLASSES,
     "fer2013": FER2013_CLASSES,
     "fer2013-int8": FER2013_CLASSES,
     "ferplus": FERPLUS_CLASSES,

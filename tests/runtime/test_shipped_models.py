@@ -17,6 +17,7 @@ STORES = {
 # name -> (file, store, the metric recorded in the file)
 SHIPPED = {
     "fer2013-resnet": (EMOTION_MODELS["fer2013-resnet"], "fer2013", "accuracy"),
+    "fer2013-fast": (EMOTION_MODELS["fer2013-fast"], "fer2013", "accuracy"),
     "fer2013": (EMOTION_MODELS["fer2013"], "fer2013", "accuracy"),
     "fer2013-int8": (EMOTION_MODELS["fer2013-int8"], "fer2013", "accuracy"),
     "ferplus": (EMOTION_MODELS["ferplus"], "ferplus", "accuracy"),

@@ -19,6 +19,9 @@ EMOTION_MODELS = {
     # The default: a half-width ResNet18 trained 150 epochs on Training, selected on PublicTest; 7 classes,
     # fp16 weights, fp32 compute. More accurate than the VGG and fewer multiply-adds, so faster on AVX2-only CPUs.
     "fer2013-resnet": WEIGHTS / "emotion" / "fer2013_resnet18_half_e150.onnx",
+    # For CPUs without VNNI or AMX: a quarter-width ResNet18 distilled from fer2013-ensemble, a quarter of the
+    # default's multiply-adds for about two points of accuracy (MODEL_CARD.md); fp16 weights, fp32 compute.
+    "fer2013-fast": WEIGHTS / "emotion" / "fer2013_resnet18_quarter.onnx",
     "fer2013": WEIGHTS / "emotion" / "fer2013_vgg_fer.onnx",  # the VGG (Khaireddin & Chen's stages); fp16 weights
     # The VGG quantised: 3x the crops/s on VNNI/AMX CPUs for 0.06 points of PrivateTest accuracy.
     "fer2013-int8": WEIGHTS / "emotion" / "fer2013_vgg_fer_int8.onnx",
