@@ -31,3 +31,17 @@ def test_a_shipped_model_says_which_kernel_runs(name, weights):
     from ferkit.runtime.shipped import load_emotion_model
 
     assert load_emotion_model(name).kernel == cpu.kernel_name(weights)
+
+
+def test_a_masked_process_reports_what_its_libraries_see(monkeypatch):
+    """Under bench/avx2_only/run, /proc/cpuinfo still lists AVX-512 and AMX, but no library sees them."""
+    monkeypatch.setattr(cpu, "cpu_model", lambda: "Some CPU")
+    cpu.cpu_flags.cache_clear()
+    monkeypatch.setenv(cpu.MASK_VARIABLE, "avx2-only")
+    try:
+        flags = cpu.cpu_flags()
+        line = cpu.cpu_line()
+    finally:
+        cpu.cpu_flags.cache_clear()
+    assert not flags & cpu.HIDDEN_BY_AVX2_ONLY
+    assert line.endswith("[cpuid masked to AVX2 only: this CPU's AVX2 kernels, not an AVX2-only CPU's speed]")
