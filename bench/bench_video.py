@@ -86,7 +86,7 @@ def looped_clip(frames: list, fps: float, minutes: float, folder: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
-    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the looped memory run (0: none)")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--no-mirror", action="store_true", help="classify each crop alone (ferkit's --no-mirror)")
     args = parser.parse_args()
@@ -115,6 +115,8 @@ def main() -> None:
         f"{end_to_end:.1f} frames/s ({end_to_end / every_frame:.2f}x every frame; aim >= 30)"
     )
 
+    if args.minutes <= 0:
+        return  # the speed figures only; the memory run needs a looped clip of some length
     with tempfile.TemporaryDirectory() as folder:
         long_clip = looped_clip(frames, fps, args.minutes, Path(folder))
         samples, done = [], threading.Event()

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the train extra (torch)")
 
-from conftest import make_tiny_store  # noqa: E402
+from conftest import make_tiny_store, write_ferplus_tree  # noqa: E402
 from ferkit.cli import main  # noqa: E402
 from ferkit.config import Config  # noqa: E402
 from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint  # noqa: E402
@@ -114,7 +114,6 @@ def test_finetune_trains_on_train_plus_val(tiny_store, tmp_path):
 
 def test_init_transfers_weights_to_a_new_label_set(tiny_store, tmp_path, capsys):
     """FER2013 (7 classes) -> FER+ (8): everything but the head starts from the source, which keeps selecting."""
-    from conftest import write_ferplus_tree
     from ferkit.data import prepare
 
     base = [*FAST, "train.epochs=1", f"train.out_dir={tmp_path}"]
@@ -479,6 +478,32 @@ def test_distillation_from_a_teacher_file(tmp_path, capsys):
     with pytest.raises(FerkitError, match="not a teacher file"):
         (tmp_path / "junk.npz").write_bytes(b"junk")
         read_teacher_targets(tmp_path / "junk.npz", store)
+
+
+def test_a_fer2013_teacher_for_ferplus_faces_with_the_mirror(tmp_path):
+    """The default student's teacher file: a FER2013 model's answers on FER+'s faces, in FER+'s columns
+    (contempt 0), each the mean over the face and its mirror image."""
+    import numpy as np
+
+    from ferkit.data import load_store, prepare
+    from ferkit.evaluation.teacher import read_teacher_targets
+    from ferkit.labels import FER2013_CLASSES, remap_probabilities
+    from ferkit.runtime.shipped import load_emotion_model
+
+    pytest.importorskip("onnxruntime", reason="the teacher runs as ONNX")
+    write_ferplus_tree(tmp_path / "ferplus")
+    prepare(tmp_path / "ferplus", tmp_path / "ferplus.npz", equalize=True)
+    out = tmp_path / "t.npz"
+    assert (
+        main(["teacher", "fer2013-int8", "--store", str(tmp_path / "ferplus.npz"), "--out", str(out), "--mirror"]) == 0
+    )
+    store = load_store(tmp_path / "ferplus.npz")
+    taught = read_teacher_targets(out, store)
+    model = load_emotion_model("fer2013-int8")
+    faces = store.images
+    expected = (model.predict_prepared(faces) + model.predict_prepared(np.ascontiguousarray(faces[:, :, ::-1]))) / 2
+    assert taught.shape == (len(faces), 8) and (taught[:, 7] == 0).all()
+    assert taught == pytest.approx(remap_probabilities(expected, FER2013_CLASSES, store.classes), abs=1e-5)
 
 
 def test_resume_from_last_pt_alone_chooses_the_best_from_then_on(tiny_store, tmp_path, capsys):

@@ -331,7 +331,13 @@ def cmd_teacher(args) -> int:
     path = emotion_model_path(args.model)
     model = _raw_model(path) if args.raw else load_emotion_model(path)
     out = write_teacher_targets(
-        model, args.store, args.out, ten_crop=args.ten_crop, name=path.name, progress=not args.no_progress
+        model,
+        args.store,
+        args.out,
+        ten_crop=args.ten_crop,
+        mirror=args.mirror,
+        name=path.name,
+        progress=not args.no_progress,
     )
     print(
         f"wrote {out}: {path.name}'s probabilities for every face of {args.store}; distil with --set data.teacher={out}"
@@ -390,11 +396,14 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_analyze(args) -> int:
-    from ferkit.runtime.images import expand_inputs
+    from ferkit.runtime.images import expand_inputs, videos_in
     from ferkit.runtime.outputs import OutputWriter
 
     options = _analyzer_options(args)  # a bad flag is named before any input is looked at
     paths = expand_inputs(args.inputs)
+    videos = videos_in(args.inputs)
+    if videos:
+        print(f"ferkit: {len(videos)} video(s) left out, e.g. {videos[0]}: `ferkit video` reads them", file=sys.stderr)
     if not paths:
         raise FerkitError("no images found in the given inputs")
     analyzer = _analyzer_from_args(args, options)
@@ -408,7 +417,7 @@ def cmd_analyze(args) -> int:
             elif not args.json:
                 labels = ", ".join(f"#{f.face_id} {f.emotion or '?'} {f.top_probability:.0%}" for f in result.faces)
                 print(f"{path}: {len(result.faces)} face(s){': ' + labels if labels else ''}")
-            collected.append(result.to_dict())
+            collected.append({"source": str(path), **result.to_dict()})
     if args.json:
         print(json.dumps(collected, indent=2))
     if failed:
@@ -452,9 +461,14 @@ def _options_from_args(args, options_class):
 
 
 def cmd_video(args) -> int:
-    from ferkit.runtime.timeline import plot_timeline
+    from ferkit.runtime.timeline import check_timeline_output, plot_timeline
     from ferkit.runtime.video import analyze_video
 
+    # Outputs written at the end are checked before the first frame, not after the last.
+    if args.plot:
+        check_timeline_output(args.plot)
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise FerkitError(f"{args.json}: its folder does not exist")
     result = analyze_video(
         args.input,
         _analyzer_from_args(args),
@@ -504,8 +518,8 @@ def cmd_serve(args) -> int:
 
     import uvicorn
 
-    from ferkit.service.app import create_app
-    from ferkit.service.settings import Settings, read_api_key_file
+    from ferkit.service.server import server_config
+    from ferkit.service.settings import Settings, is_loopback, read_api_key_file
 
     settings = Settings()
     for key in ("db_url", "api_key", "model", "workers", "max_waiting"):
@@ -519,6 +533,13 @@ def cmd_serve(args) -> int:
         settings.preload = _detector_names([*settings.preload, *args.preload.split(",")])
     if args.cors:
         settings.cors_origins = [origin.strip() for origin in args.cors.split(",")]
+    if args.allowed_hosts:
+        settings.allowed_hosts = [host.strip() for host in args.allowed_hosts.split(",")]
+    if not settings.api_key and not is_loopback(args.host) and not args.no_key:
+        raise FerkitError(
+            f"--host {args.host} without an API key lets anyone who reaches it read and delete every photo: give "
+            "--api-key-file (or FERKIT_API_KEY), or --no-key to serve it open on purpose"
+        )
     if settings.access_log:
         access = logging.getLogger("ferkit.access")
         access.setLevel(logging.INFO)
@@ -529,7 +550,7 @@ def cmd_serve(args) -> int:
         f"{'API key required' if settings.api_key else 'no API key: anyone who reaches it can use it'})",
         flush=True,
     )
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(server_config(settings, args.host, args.port)).run()
     return 0
 
 
@@ -561,7 +582,9 @@ def cmd_batch(args) -> int:
         f"{summary.inputs} inputs: {summary.skipped} already done, {summary.processed} analysed in "
         f"{summary.seconds:.1f} s ({summary.inputs_per_second:.1f}/s); {args.out} holds {summary.rows} rows"
     )
-    return 0
+    if summary.failed:
+        print(f"ferkit: {summary.failed} input(s) failed; their rows have status 'error' and say why", file=sys.stderr)
+    return 1 if summary.failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -614,9 +637,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class recall, macro-F1, confusion matrix")
     evaluate.add_argument("model", help="checkpoint (.pt), run folder, .onnx file or shipped model name")
-    evaluate.add_argument("--store", required=True)
+    evaluate.add_argument("--store", required=True, help="the store (.npz from `ferkit data prepare`) to measure on")
     evaluate.add_argument("--split", default="test", help="test (PrivateTest), val (PublicTest) or a split name")
-    evaluate.add_argument("--ten-crop", action="store_true")
+    evaluate.add_argument("--ten-crop", action="store_true", help="average ten crops per face (10x slower)")
     evaluate.add_argument(
         "--mirror", action="store_true", help="average each face's answer with its mirror image's, as analyze does"
     )
@@ -631,15 +654,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = commands.add_parser("compare", help="several models side by side on one split")
     compare.add_argument("models", nargs="+", help="checkpoints, run folders, .onnx files or shipped model names")
-    compare.add_argument("--store", required=True)
-    compare.add_argument("--split", default="test")
-    compare.add_argument("--ten-crop", action="store_true")
+    compare.add_argument("--store", required=True, help="the store (.npz from `ferkit data prepare`) to measure on")
+    compare.add_argument("--split", default="test", help="split to measure (default: %(default)s, PrivateTest)")
+    compare.add_argument("--ten-crop", action="store_true", help="average ten crops per face (10x slower)")
     compare.add_argument("--csv", help="also write the table here")
     compare.set_defaults(func=cmd_compare)
 
     export = commands.add_parser("export", help="checkpoint -> self-describing ONNX")
     export.add_argument("checkpoint")
-    export.add_argument("--out", required=True)
+    export.add_argument("--out", required=True, help="the ONNX file to write")
     export.add_argument(
         "--fp16-weights", action="store_true", help="store weights as fp16 (half the size; fp32 compute)"
     )
@@ -682,7 +705,7 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--json", help="frames and per-track summaries")
     video.add_argument("--plot", help="timeline PNG: emotion probabilities over time per track")
     _add_option_flags(video, VideoOptions())
-    video.add_argument("--no-progress", action="store_true")
+    video.add_argument("--no-progress", action="store_true", help="no progress bar")
     video.set_defaults(func=cmd_video)
 
     webcam = commands.add_parser("webcam", help="live window with boxes, labels and FPS; q quits")
@@ -698,13 +721,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     detector_eval.add_argument("--images", required=True, help="folder of the photos named in the boxes file")
     detector_eval.add_argument("--boxes", required=True, help="CSV: image,x1,y1,x2,y2[,ignore]")
-    detector_eval.add_argument("--detectors", default="yunet,ssd,haar")
-    detector_eval.add_argument("--iou", type=float, default=0.5)
+    detector_eval.add_argument(
+        "--detectors", default="yunet,ssd,haar", help="comma-separated detectors to compare (default: %(default)s)"
+    )
+    detector_eval.add_argument(
+        "--iou", type=float, default=0.5, help="overlap a found box needs with a drawn one (default: %(default)s)"
+    )
     detector_eval.set_defaults(func=cmd_evaluate_detector)
 
     export_mtcnn = commands.add_parser("export-mtcnn", help="MTCNN P/R/O-Net state dicts -> ONNX for the runtime")
     export_mtcnn.add_argument("--weights", required=True, help="folder with pnet.pt, rnet.pt, onet.pt")
-    export_mtcnn.add_argument("--out", required=True)
+    export_mtcnn.add_argument("--out", required=True, help="the folder for the three ONNX networks")
     export_mtcnn.set_defaults(func=cmd_export_mtcnn)
 
     batch = commands.add_parser("batch", help="analyse a large collection into Parquet (local pool or Ray)")
@@ -716,7 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_option_flags(batch, VideoOptions(every=BATCH_EVERY))  # for the videos among the inputs
     batch.add_argument("--chunk", type=int, default=8, help="inputs per task")
     _add_analyzer_options(batch)
-    batch.add_argument("--no-progress", action="store_true")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar")
     batch.set_defaults(func=cmd_batch)
 
     teacher = commands.add_parser(
@@ -725,11 +752,17 @@ def build_parser() -> argparse.ArgumentParser:
         "to distil a student on (--set data.teacher=FILE)",
     )
     teacher.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
-    teacher.add_argument("--store", required=True)
+    teacher.add_argument("--store", required=True, help="the store whose every face gets the teacher's answer")
     teacher.add_argument("--out", required=True, help="the teacher file to write (.npz)")
     teacher.add_argument("--ten-crop", action="store_true", help="average ten crops per face (10x slower)")
+    teacher.add_argument(
+        "--mirror",
+        action="store_true",
+        help="average each face with its mirror image (2x slower; a flip-trained "
+        "student then needs no mirror at run time)",
+    )
     teacher.add_argument("--raw", action="store_true", help="without the model's fitted temperature")
-    teacher.add_argument("--no-progress", action="store_true")
+    teacher.add_argument("--no-progress", action="store_true", help="no progress bar")
     teacher.set_defaults(func=cmd_teacher)
 
     calibrate = commands.add_parser(
@@ -746,8 +779,18 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.set_defaults(func=cmd_calibrate)
 
     serve = commands.add_parser("serve", help="REST API, database and web page")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s; others need a key or --no-key)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default %(default)s)")
+    serve.add_argument(
+        "--allowed-hosts",
+        help="comma-separated host names requests may address ('*': any; default: loopback names without a key, "
+        "any with one)",
+    )
+    serve.add_argument(
+        "--no-key", action="store_true", help="serve on a non-loopback --host without an API key, on purpose"
+    )
     serve.add_argument(
         "--db", dest="db_url", help="SQLAlchemy URL (default sqlite:///ferkit.db; postgresql+psycopg://...)"
     )
@@ -774,11 +817,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
     sweep.add_argument("config", nargs="?")
-    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    sweep.add_argument("--optimizers", default="sgd,sgd_nesterov,adam,adamw")
-    sweep.add_argument("--schedulers", default="plateau,cosine,one_cycle")
+    sweep.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (repeatable)"
+    )
+    sweep.add_argument("--optimizers", default="sgd,sgd_nesterov,adam,adamw", help="comma-separated: %(default)s")
+    sweep.add_argument("--schedulers", default="plateau,cosine,one_cycle", help="comma-separated: %(default)s")
     sweep.add_argument("--out", required=True, help="sweep folder (reruns resume unfinished cells)")
-    sweep.add_argument("--no-progress", action="store_true")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
     return parser
 
@@ -806,8 +851,9 @@ def _add_option_flags(parser, defaults) -> None:
             continue
         parse = spec.parse or type(default)
         nargs = "?" if spec.const is not None else None
+        shown = f"{spec.help} (default: {default})" if default is not None else spec.help
         parser.add_argument(
-            f"--{flag}", dest=name, type=parse, default=default, nargs=nargs, const=spec.const, help=spec.help
+            f"--{flag}", dest=name, type=parse, default=default, nargs=nargs, const=spec.const, help=shown
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 # fer2013.csv numbers emotions in this order; ferkit stores FER2013 labels by these indices.
 FER2013_CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 # Disgust merged into angry, as some published work does (Tang 2013 kept 7; others used 6).
@@ -25,6 +27,49 @@ FERPLUS_CLASSES = FERPLUS_VOTE_COLUMNS[:8]
 FERPLUS_7_CLASSES = ("neutral", "happiness", "surprise", "sadness", "anger", "fear", "contempt")
 
 SPLITS = ("Training", "PublicTest", "PrivateTest")
+
+# FER+ spells three of FER2013's emotions as nouns; one vocabulary lets a model of one label set teach or be
+# compared with a model of the other.
+SYNONYMS = {"happiness": "happy", "sadness": "sad", "anger": "angry"}
+
+
+def canonical(name: str) -> str:
+    """The one spelling of an emotion whichever label set names it: happiness -> happy, anger -> angry."""
+    return SYNONYMS.get(name, name)
+
+
+def class_map(source: tuple[str, ...], target: tuple[str, ...]) -> list[int]:
+    """For each target class, the source class of the same emotion, or -1 where the source has none (FER+'s
+    contempt for a FER2013 model). Every source class must have a place in the target."""
+    names = [canonical(name) for name in source]
+    missing = sorted(set(names) - {canonical(name) for name in target})
+    if missing:
+        raise ValueError(f"classes {missing} have no place among {list(target)}")
+    return [names.index(canonical(name)) if canonical(name) in names else -1 for name in target]
+
+
+def remap_probabilities(probabilities: np.ndarray, source: tuple[str, ...], target: tuple[str, ...]) -> np.ndarray:
+    """(N, len(source)) probabilities -> (N, len(target)), each emotion in its target column, 0 where the source
+    has no such class."""
+    mapping = class_map(source, target)
+    out = np.zeros((len(probabilities), len(target)), dtype=probabilities.dtype)
+    for column, index in enumerate(mapping):
+        if index >= 0:
+            out[:, column] = probabilities[:, index]
+    return out
+
+
+def restrict_probabilities(probabilities: np.ndarray, source: tuple[str, ...], target: tuple[str, ...]) -> np.ndarray:
+    """A model's probabilities over `source` read in a label set it covers (`target`): each target emotion's
+    column, renormalised, so a FER+ model's answer on FER2013's faces is the likeliest of FER2013's seven
+    (contempt is not one of them)."""
+    names = [canonical(name) for name in source]
+    missing = [name for name in target if canonical(name) not in names]
+    if missing:
+        raise ValueError(f"the model has no class for {missing}")
+    kept = probabilities[:, [names.index(canonical(name)) for name in target]]
+    return kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
+
 
 # Age models predict a distribution over whole years 0..100 (older ages count as 100).
 MAX_AGE = 100

@@ -88,7 +88,7 @@ def test_input_lists(inputs, tmp_path):
     names = [str(inputs / "obama.jpg"), str(inputs / "wall.png")]
     (tmp_path / "list.txt").write_text("# inputs\n" + "\n".join(names) + "\n")
     pq.write_table(pa.table({"path": names, "other": [1, 2]}), tmp_path / "list.parquet")
-    assert list_inputs(str(tmp_path / "list.txt")) == names
+    assert list_inputs(str(tmp_path / "list.txt")) == names  # absolute already
     assert list_inputs(str(tmp_path / "list.parquet")) == names
     with pytest.raises(FerkitError, match="cannot read a 'path' column"):
         pq.write_table(pa.table({"file": names}), tmp_path / "bad.parquet")
@@ -102,6 +102,24 @@ def test_cli_batch_and_bad_engine(inputs, tmp_path, capsys):
     assert "2 inputs: 0 already done, 2 analysed" in capsys.readouterr().out
     assert main(["batch", str(inputs), "--out", str(tmp_path / "x.parquet"), "--engine", "spark"]) == 2
     assert "unknown engine 'spark'" in capsys.readouterr().err
+
+
+def test_cli_batch_exits_1_and_counts_failed_inputs(inputs, tmp_path, capsys):
+    """analyze exits 1 when an input fails; so does batch, and it says how many (a rerun too: they stay failed)."""
+    out = tmp_path / "f.parquet"
+    for _ in range(2):
+        assert main(["batch", str(inputs / "*.jpg"), "--out", str(out), "--no-progress"]) == 1
+        assert "1 input(s) failed" in capsys.readouterr().err
+
+
+def test_rerun_by_another_spelling_of_the_same_paths_adds_nothing(inputs, tmp_path, monkeypatch):
+    """The same photos named once relatively and once absolutely are the same inputs."""
+    out = tmp_path / "same.parquet"
+    monkeypatch.chdir(inputs)
+    first = run_batch("obama*.jpg", out, progress=False)
+    second = run_batch(str(inputs / "obama*.jpg"), out, progress=False)
+    assert (first.processed, second.skipped, second.processed) == (2, 2, 0)
+    assert len(rows(out)) == first.rows and all(Path(row["path"]).is_absolute() for row in rows(out))
 
 
 def test_ray_engine_gives_the_same_rows(local_result, inputs, tmp_path):

@@ -1,5 +1,6 @@
 import csv
 import json
+import shutil
 import struct
 
 import cv2
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 
 from ferkit.cli import main
+from ferkit.labels import age_range
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.crop import crop_face, eye_angle
 from ferkit.runtime.draw import annotate
@@ -109,6 +111,40 @@ def test_annotation_keeps_size_and_draws(analyzer, samples):
     assert drawn.shape == image.shape and (drawn != image).any()
 
 
+def test_faces_per_photo_are_capped_and_counted(analyzer, samples):
+    """A photo tiled with faces costs at most `max_faces` classifications: the largest faces are kept, the
+    answer says how many more were found."""
+    face = cv2.resize(cv2.imread(str(samples / "photos" / "obama.jpg")), (160, 120))
+    tiled = np.tile(face, (4, 5, 1))
+    tiled[:120, :160] = cv2.resize(cv2.imread(str(samples / "photos" / "obama.jpg")), (320, 240))[60:180, 80:240]
+    found = len(analyzer.detect_counted(tiled)[0])
+    assert found >= 15
+    capped = Analyzer(max_faces=6, age=False).analyze(tiled)
+    assert len(capped.faces) == 6 and capped.faces_dropped == found - 6
+    assert capped.to_dict()["faces_dropped"] == found - 6 and "faces_dropped" not in analyzer.analyze(face).to_dict()
+    largest = max(analyzer.detect(tiled), key=lambda f: f.width * f.height)
+    assert largest.bbox in [f.bbox for f in capped.faces]
+
+
+@pytest.mark.parametrize("shape", [(1, 3000, 3), (3000, 1, 3), (1, 1, 3)])
+def test_degenerate_image_sizes_are_analysed(analyzer, shape):
+    """A 1x3000 strip is shrunk for the detector to at least one pixel a side, not to zero (a 500 in the
+    service before)."""
+    assert analyzer.analyze(np.full(shape, 128, np.uint8)).faces == []
+
+
+def test_video_faces_are_labelled_by_their_track(analyzer, samples, monkeypatch):
+    """The annotated video names a face as its CSV and JSON do (the track id); a photo's face by its number."""
+    image = cv2.imread(str(samples / "photos" / "two_people.jpg"))
+    faces = analyzer.analyze(image).faces
+    texts: list[str] = []
+    monkeypatch.setattr(cv2, "putText", lambda canvas, text, *args: texts.append(text))
+    annotate(image, faces)
+    faces[0].track_id, faces[1].track_id = 17, 4
+    annotate(image, faces)
+    assert [text.split()[0] for text in texts] == ["#0", "#1", "#17", "#4"]
+
+
 def test_labels_stay_inside_the_image_and_do_not_cover_each_other():
     from ferkit.runtime.draw import place_label
 
@@ -151,6 +187,32 @@ def test_cli_outputs_and_partial_failure(samples, tmp_path, capsys):
     assert rows[-1]["error"].endswith("unreadable or corrupt image") and rows[0]["happy"]
 
 
+def test_cli_says_a_video_is_a_video(samples, tmp_path, capsys):
+    """A video named as a photo is not 'corrupt': the error points to `ferkit video`; one in a folder is named
+    in a note instead of being skipped without a word."""
+    clip = samples / "video" / "short_hamilton_clip.mp4"
+    assert main(["analyze", str(clip), "--out", str(tmp_path / "a")]) == 1
+    assert f"{clip}: a video, not a photo; analyse it with `ferkit video {clip}`" in capsys.readouterr().err
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    shutil.copy(clip, folder / "clip.mp4")
+    shutil.copy(samples / "photos" / "obama.jpg", folder / "obama.jpg")
+    assert main(["analyze", str(folder), "--out", str(tmp_path / "b")]) == 0
+    captured = capsys.readouterr()
+    assert "1 video(s) left out" in captured.err and "clip.mp4" in captured.err and "obama.jpg: 1 face" in captured.out
+
+
+def test_photos_named_alike_keep_their_source_in_the_json(samples, tmp_path, capsys):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        shutil.copy(samples / "photos" / "obama.jpg", tmp_path / folder / "x.jpg")
+    assert main(["analyze", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [item["source"] for item in printed] == [str(tmp_path / "a" / "x.jpg"), str(tmp_path / "b" / "x.jpg")]
+    written = [json.loads((tmp_path / "out" / name).read_text())["source"] for name in ("x.json", "x-2.json")]
+    assert written == [item["source"] for item in printed]
+
+
 def test_cli_folder_input_and_json(samples, capsys):
     assert main(["analyze", str(samples / "photos"), "--json", "--detector", "ssd"]) == 0
     results = json.loads(capsys.readouterr().out)
@@ -174,6 +236,8 @@ def test_every_face_gets_an_age_estimate_and_range(samples):
     ranges = {"0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"}
     for face in result.to_dict()["faces"]:
         assert 0 <= face["age"] <= 100 and face["age_range"] in ranges
+        # Whole years, so the age and its range never disagree at a boundary (49.5 beside "50-59").
+        assert face["age"] == int(face["age"]) and face["age_range"] == age_range(face["age"])
     adults = [f for f in result.faces if f.bbox[2] - f.bbox[0] > 150]
     child = min(result.faces, key=lambda f: f.bbox[2] - f.bbox[0])
     assert all(f.age > child.age for f in adults)  # the girl in the corner is read younger than both men

@@ -37,3 +37,21 @@ def test_a_missing_module_that_no_extra_brings_is_a_bug(monkeypatch):
 def test_every_named_extra_exists():
     extras = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]
     assert set(EXTRA_OF.values()) <= set(extras)
+
+
+def test_every_flag_says_what_it_does():
+    """`--help` names every option with a sentence, on every command (no bare `--iou IOU`)."""
+    import argparse
+
+    from ferkit.cli import build_parser
+
+    def bare(name: str, parser: argparse.ArgumentParser) -> list[str]:
+        found = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                found += [flag for sub, child in action.choices.items() for flag in bare(f"{name} {sub}", child)]
+            elif action.option_strings and not action.help and action.dest != "help":
+                found.append(f"{name} {action.option_strings[0]}")
+        return found
+
+    assert bare("ferkit", build_parser()) == []

@@ -130,3 +130,43 @@ def test_yunet_takes_gray_and_odd_sized_photos(samples):
     detector = create_detector("yunet")
     assert len(detector.detect(odd)) == 1
     assert len(detector.detect(cv2.cvtColor(odd, cv2.COLOR_BGR2GRAY))) == 1
+
+
+@pytest.mark.parametrize("detector", ["yunet", "mtcnn"])
+def test_the_thread_count_reaches_the_detector_too(detector):
+    """`--threads 1` (a service pool, a batch worker) bounds every session the Analyzer opens, the detector's
+    as well as the emotion and age models'."""
+    from ferkit.runtime.analyzer import Analyzer
+
+    analyzer = Analyzer(detector=detector, threads=1)
+    sessions = [analyzer.recognizer.session, analyzer.age_estimator.model.session]
+    sessions += list(analyzer.detector.nets.values()) if detector == "mtcnn" else [analyzer.detector.session]
+    assert [session.get_session_options().intra_op_num_threads for session in sessions] == [1] * len(sessions)
+
+
+def test_small_images_are_searched_at_twice_their_size(samples):
+    """Every face of the sample photos cut out (a quarter of its width around it) and shrunk to 12 or 16 pixels,
+    as web thumbnails and face crops come: YuNet at their own size finds 0 and 10 of the 13, at twice it (what
+    the Analyzer does for images under 256 pixels) 12 and 12."""
+    from ferkit.runtime.analyzer import Analyzer
+
+    analyzer, yunet = Analyzer(age=False), create_detector("yunet")
+    crops = []
+    for path in sorted((samples / "photos").glob("*.jpg")):
+        image = cv2.imread(str(path))
+        for face in analyzer.detect(image):
+            x1, y1, x2, y2 = face.bbox
+            margin = (x2 - x1) // 4
+            crops.append((image[max(y1 - margin, 0) : y2 + margin, max(x1 - margin, 0) : x2 + margin], x2 - x1))
+    assert len(crops) >= 10
+    for size in (12, 16):
+        tiny = [
+            cv2.resize(crop, None, fx=size / width, fy=size / width, interpolation=cv2.INTER_AREA)
+            for crop, width in crops
+        ]
+        at_own_size = sum(bool(yunet.detect(image)) for image in tiny)
+        found = [analyzer.detect(image) for image in tiny]
+        assert sum(bool(faces) for faces in found) >= at_own_size + 2, size
+        # Boxes come back in the small image's own pixels.
+        boxes = [(faces[0].bbox, image.shape) for faces, image in zip(found, tiny) if faces]
+        assert all(0 <= x1 < x2 <= shape[1] and 0 <= y1 < y2 <= shape[0] for (x1, y1, x2, y2), shape in boxes)

@@ -14,7 +14,7 @@ from ferkit.cli import main
 from ferkit.errors import FerkitError
 from ferkit.runtime.boxes import iou as box_iou
 from ferkit.runtime.options import VideoOptions
-from ferkit.runtime.tracking import IouTracker, Smoother
+from ferkit.runtime.tracking import IouTracker, SceneCuts, Smoother
 from ferkit.runtime.video import analyze_video, run_webcam
 
 
@@ -53,7 +53,44 @@ def test_ids_are_stable_across_consecutive_frames(clip_run):
                 checked += 1
     assert checked > 250
     longest = max(result.tracks(), key=lambda t: t.frames)
-    assert longest.frames > 200 and sum(longest.shares.values()) == pytest.approx(1, abs=1e-6)
+    assert sum(longest.shares.values()) == pytest.approx(1, abs=1e-6)
+
+
+# The clip's shots, read frame by frame: the stage seen from the hall, an audience row with a man in profile,
+# the performer close up, the audience's front row.
+SHOTS = [(0, 20), (20, 82), (82, 211), (211, 275)]
+
+
+@pytest.mark.parametrize("every", [1, 5])
+def test_no_track_spans_a_scene_cut(clip_run, clip, analyzer, every):
+    """A track ends at a cut, even where a face of the next shot sits where one of the last shot was; the
+    performer's close-up shot is one person, one track, from its first analysed frame to its last."""
+    result = clip_run[0] if every == 1 else analyze_video(str(clip), analyzer, every=every, progress=False)
+    frames_of: dict[int, list[int]] = {}
+    for frame in result.frames:
+        for face in frame.faces:
+            frames_of.setdefault(face.track_id, []).append(frame.frame_index)
+    for track_id, frames in frames_of.items():
+        shots = {next(i for i, (start, end) in enumerate(SHOTS) if start <= f < end) for f in frames}
+        assert len(shots) == 1, f"track {track_id} spans shots {sorted(shots)}"
+    close_up = sorted((frames for frames in frames_of.values() if SHOTS[2][0] <= frames[0] < SHOTS[2][1]), key=len)
+    analysed = range(SHOTS[2][0] + (-SHOTS[2][0] % every), SHOTS[2][1], every)
+    assert close_up[-1] == list(analysed)
+    assert all(len(frames) * every < 10 for frames in close_up[:-1])  # a few stray detections (a hand), no one
+
+
+def test_scene_cuts_on_the_clip(clip):
+    """Exactly the clip's three cuts, one frame at a time."""
+    cuts, capture, found = SceneCuts(), cv2.VideoCapture(str(clip)), []
+    index = 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if cuts(frame):
+            found.append(index)
+        index += 1
+    assert found == [start for start, _ in SHOTS[1:]]
 
 
 def test_annotated_video_keeps_count_size_and_rate(clip_run, clip):
@@ -82,7 +119,8 @@ def test_detector_every_third_frame_keeps_tracks_and_summaries(clip_run, clip, a
     assert {t for t, track in full_tracks.items() if track.frames >= 3} <= set(fast_to_full.values())
     for fast_id, full_id in fast_to_full.items():
         ours, reference = fast_tracks[fast_id], full_tracks[full_id]
-        assert abs(ours.frames - reference.frames) <= 4
+        # Two detection intervals: with detections 3 frames apart a track may take one more or one fewer.
+        assert abs(ours.frames - reference.frames) <= 6
         if reference.frames >= 30:
             leader, runner_up = sorted(reference.shares.values(), reverse=True)[:2]
             if leader - runner_up > 0.05:  # a tie has no dominant emotion to keep (one track here: 0.484 each)
@@ -90,7 +128,8 @@ def test_detector_every_third_frame_keeps_tracks_and_summaries(clip_run, clip, a
             assert max(abs(ours.shares[c] - reference.shares[c]) for c in analyzer.classes) <= 0.2
     fast_ages = {f.track_id: f.age for frame in fast.frames for f in frame.faces}
     full_ages = {f.track_id: f.age for frame in full.frames for f in frame.faces}
-    assert all(abs(fast_ages[t] - full_ages[fast_to_full[t]]) <= 5 for t in fast_to_full)  # years
+    # Years; one estimate a second against one a frame: a blurred audience face of one second differs by 5.0.
+    assert all(abs(fast_ages[t] - full_ages[fast_to_full[t]]) <= 6 for t in fast_to_full)
 
 
 @pytest.mark.parametrize(
@@ -167,6 +206,25 @@ def test_truncated_video_keeps_what_was_read(clip, analyzer, tmp_path, capsys):
         assert len(list(csv.DictReader(handle))) >= saved["frames_read"] - 1
 
 
+def test_outputs_are_checked_before_the_first_frame(clip, tmp_path, capsys, monkeypatch):
+    """A plot that cannot be made (no matplotlib in the runtime install) or a JSON with no folder to go in is
+    refused at once: no frame is analysed, no CSV row written."""
+    import ferkit.runtime.video as video
+
+    monkeypatch.setattr(video, "analyze_video", lambda *a, **k: pytest.fail("analysed before checking outputs"))
+    missing = tmp_path / "no" / "such" / "folder"
+    assert main(["video", str(clip), "--json", str(missing / "r.json")]) == 2
+    assert "its folder does not exist" in capsys.readouterr().err
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert main(["video", str(clip), "--plot", str(tmp_path / "t.png")]) == 2
+        assert "needs matplotlib" in capsys.readouterr().err
+    else:
+        assert main(["video", str(clip), "--plot", str(missing / "t.png")]) == 2
+        assert "its folder does not exist" in capsys.readouterr().err
+
+
 def test_unopenable_video_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "x.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not a movie")
     assert main(["video", str(tmp_path / "x.mp4")]) == 2
@@ -207,7 +265,10 @@ def test_tracker_follows_a_face_that_speeds_up_between_detections():
     assert tracker.expected_box(0, 1 / 3) == pytest.approx(box(130))
     assert tracker.expected_box(99, 1) is None
     still = IouTracker()
-    assert [still.update([box(x)]) for x in (0, 30)] == [[0], [1]]  # no speed measured yet: a new face
+    # No speed measured yet: a face whose centre moved under one face width keeps its id, one further is new.
+    assert [still.update([box(x)]) for x in (0, 30)] == [[0], [0]]
+    jumped = IouTracker()
+    assert [jumped.update([box(x)]) for x in (0, 50)] == [[0], [1]]
 
 
 def test_smoother():

@@ -45,7 +45,7 @@ def make_client(db_url):
     clients = []
 
     def make(**overrides):
-        settings = Settings(db_url=db_url, workers=2, cors_origins=[], api_key=None)
+        settings = Settings(db_url=db_url, workers=2, cors_origins=[], api_key=None, allowed_hosts=["testserver"])
         for key, value in overrides.items():
             setattr(settings, key, value)
         client = TestClient(create_app(settings))
@@ -86,10 +86,10 @@ def serve_in_thread(settings):
 
     import uvicorn
 
-    from ferkit.service.app import create_app
+    from ferkit.service.server import server_config
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(server_config(settings, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 30
@@ -123,3 +123,21 @@ def photo_path() -> Path:
     if not path.exists():
         pytest.skip(f"{path} not found (set FERKIT_SHARED_DATA); CI runs this test")
     return path
+
+
+@pytest.fixture
+def strict_server(tmp_path):
+    """A live server with short client deadlines and a small connection cap, so attacks show in seconds."""
+    from ferkit.service.settings import Settings
+
+    settings = Settings(
+        db_url=f"sqlite:///{tmp_path / 'strict.db'}",
+        api_key=None,
+        cors_origins=[],
+        header_seconds=1.0,
+        body_seconds=2.0,
+        max_connections=100,
+        max_receiving_bytes=3 << 20,
+    )
+    for url in serve_in_thread(settings):
+        yield url, int(url.rsplit(":", 1)[1])

@@ -1,11 +1,12 @@
 import io
+import json
+import logging
 import threading
 
 import cv2
 import numpy as np
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ferkit.runtime.shipped import load_emotion_model
 from ferkit.service import routes
@@ -139,19 +140,23 @@ def test_a_failed_write_stores_nothing(client, photo_bytes, monkeypatch):
         return row
 
     monkeypatch.setattr(routes, "_face_row", broken)
-    with pytest.raises(IntegrityError):
-        upload(client, photo_bytes)
+    assert upload(client, photo_bytes).status_code == 500
     assert stored(client) == (0, 0)
 
 
-def test_an_unexpected_error_is_a_json_500(make_client, photo_bytes, monkeypatch):
-    from fastapi.testclient import TestClient
-
-    client = TestClient(make_client().app, raise_server_exceptions=False)
+def test_an_unexpected_error_is_a_json_500(make_client, photo_bytes, monkeypatch, caplog):
+    """JSON, with the security headers, logged once with its traceback and as a 500 in the access log."""
+    client = make_client(access_log=True)
     monkeypatch.setattr(routes, "_face_row", lambda face: 1 / 0)
-    response = upload(client, photo_bytes)
+    with caplog.at_level(logging.INFO):
+        response = upload(client, photo_bytes)
     assert response.status_code == 500 and response.json() == {"detail": "internal server error"}
+    assert "content-security-policy" in response.headers and response.headers["x-content-type-options"] == "nosniff"
     assert stored(client) == (0, 0)
+    tracebacks = [r for r in caplog.records if r.exc_info]
+    assert len(tracebacks) == 1 and tracebacks[0].exc_info[0] is ZeroDivisionError
+    access = [json.loads(r.getMessage()) for r in caplog.records if r.name == "ferkit.access"]
+    assert [line["status"] for line in access] == [500]
 
 
 def test_cors_is_configurable(make_client):

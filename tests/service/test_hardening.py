@@ -154,7 +154,7 @@ def _complete(answer: bytes) -> bool:
 
 def test_a_declared_huge_body_is_refused_before_it_is_sent(live_server):
     head = (
-        "POST /api/v1/analyses HTTP/1.1\nHost: x\nContent-Type: multipart/form-data; boundary=b\n"
+        "POST /api/v1/analyses HTTP/1.1\nHost: 127.0.0.1\nContent-Type: multipart/form-data; boundary=b\n"
         "Content-Length: 1073741824\n"
     )
     answer = raw_request(live_server, head, b"--b\r\n")  # 5 bytes of the gigabyte it announced
@@ -164,7 +164,7 @@ def test_a_declared_huge_body_is_refused_before_it_is_sent(live_server):
 
 def test_a_request_without_the_key_is_refused_before_its_body(live_server_with_key):
     head = (
-        "POST /api/v1/analyses HTTP/1.1\nHost: x\nContent-Type: multipart/form-data; boundary=b\n"
+        "POST /api/v1/analyses HTTP/1.1\nHost: 127.0.0.1\nContent-Type: multipart/form-data; boundary=b\n"
         "Content-Length: 5000000\n"
     )
     assert raw_request(live_server_with_key, head, b"--b\r\n").startswith(b"HTTP/1.1 401")
@@ -201,7 +201,7 @@ async def run_guard(settings: Settings, chunks: list[bytes], headers: list[tuple
 def test_a_streamed_body_is_cut_off_at_the_limit():
     import asyncio
 
-    settings = Settings(db_url="sqlite://", max_upload_bytes=100_000, api_key=None)
+    settings = Settings(db_url="sqlite://", max_upload_bytes=100_000, api_key=None, allowed_hosts=["*"])
     chunks = [b"x" * 65536] * 64  # 4 MiB, chunked: no Content-Length to refuse it on
     delivered, status = asyncio.run(run_guard(settings, chunks, []))
     assert status == 413 and delivered <= settings.max_body_bytes
@@ -361,6 +361,10 @@ def test_a_retried_upload_returns_the_first_analysis(client, photo_bytes):
     assert again.json()["id"] == first.json()["id"] and count_analyses(client) == 1
     other = upload(client, photo_bytes[:-10] + b"\xff\xd9" * 5, headers={"Idempotency-Key": "retry-1"})
     assert other.status_code == 409 and count_analyses(client) == 1
+    # The same file with other options is another request: refused, not answered with the first result.
+    for options in ({"detector": "ssd"}, {"threshold": 0.5}):
+        answer = upload(client, photo_bytes, headers={"Idempotency-Key": "retry-1"}, **options)
+        assert answer.status_code == 409 and "other options" in answer.json()["detail"], options
     assert upload(client, photo_bytes, headers={"Idempotency-Key": "retry-2"}).status_code == 201
 
 
@@ -460,3 +464,179 @@ def test_upload_form_fields_are_the_analyzer_options(client):
         specs["threshold"].high,
     )
     assert form["threshold"]["description"] == specs["threshold"].help
+
+
+# --- CPU per upload ------------------------------------------------------------------------------------
+
+
+def scan_bomb(repeats: int) -> bytes:
+    """The audit's attack: a progressive 2000x2000 JPEG whose last scan is repeated before the end marker."""
+    import cv2
+    import numpy as np
+
+    image = np.full((2000, 2000, 3), 128, np.uint8)  # flat: each scan is a few bytes, as in the audit's 66 KB file
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    data = encoded.tobytes()
+    last_scan = data.rindex(b"\xff\xda")
+    return data[:-2] + data[last_scan:-2] * repeats + b"\xff\xd9"
+
+
+def test_scan_counts_are_read_from_the_markers():
+    import cv2
+    import numpy as np
+
+    from ferkit.service.uploads import jpeg_scan_count
+
+    image = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    baseline = cv2.imencode(".jpg", image)[1].tobytes()
+    progressive = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes()
+    assert jpeg_scan_count(baseline) == 1
+    assert 5 <= jpeg_scan_count(progressive) <= 20  # libjpeg's progressive script
+    assert jpeg_scan_count(scan_bomb(100)) == 65  # counting stops one past the limit
+
+
+def test_a_scan_bomb_is_refused_before_decoding(client, photo_bytes):
+    """3,000 repeated scans decoded in 30 s; refused here from its markers in well under a second, unstored."""
+    bomb = scan_bomb(3000)
+    assert len(bomb) < 1_000_000
+    before = count_analyses(client)
+    started = time.perf_counter()
+    answer = upload(client, bomb)
+    assert answer.status_code == 422 and "more than 64 scans" in answer.json()["detail"]
+    assert time.perf_counter() - started < 1.0 and count_analyses(client) == before
+    assert upload(client, photo_bytes).status_code == 201  # an ordinary photo still goes through
+
+
+# --- safe defaults without a key ------------------------------------------------------------------------
+
+
+def test_without_a_key_only_loopback_names_are_served(make_client):
+    """A DNS-rebinding page reaches the service under its own host name: refused unless a key guards it."""
+    client = make_client(allowed_hosts=[])
+    for host in ("127.0.0.1:8000", "localhost", "[::1]:8000"):
+        assert client.get("/healthz", headers={"host": host}).status_code == 200, host
+    answer = client.get("/api/v1/analyses", headers={"host": "attacker.example:8000"})
+    assert answer.status_code == 400 and "not served here" in answer.json()["detail"]
+    assert answer.headers["x-frame-options"] == "DENY"
+    keyed = make_client(allowed_hosts=[], api_key=KEY)
+    assert keyed.get("/healthz", headers={"host": "photos.example.org"}).status_code == 200
+    named = make_client(allowed_hosts=["photos.example.org"])
+    assert named.get("/healthz", headers={"host": "photos.example.org:443"}).status_code == 200
+    assert named.get("/healthz", headers={"host": "localhost"}).status_code == 400
+
+
+def test_cross_site_writes_are_refused(make_client, client, photo_bytes):
+    """A form another site's page posts (or a fetch it makes) stores nothing; the page's own uploads, clients
+    that send no Origin, and origins allowed by --cors go through."""
+    before = count_analyses(client)
+    for headers in ({"origin": "https://evil.example"}, {"sec-fetch-site": "cross-site"}):
+        answer = upload(client, photo_bytes, headers=headers)
+        assert answer.status_code == 403 and "cross-site" in answer.json()["detail"], headers
+    assert count_analyses(client) == before
+    own_page = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
+    assert upload(client, photo_bytes, headers=own_page).status_code == 201
+    assert client.get("/api/v1/analyses", headers={"origin": "https://evil.example"}).status_code == 200
+    partner = make_client(cors_origins=["https://app.example"])
+    assert upload(partner, photo_bytes, headers={"origin": "https://app.example"}).status_code == 201
+
+
+def test_serving_an_open_address_without_a_key_needs_saying_so(monkeypatch, capsys):
+    from ferkit.cli import main
+
+    monkeypatch.delenv("FERKIT_API_KEY", raising=False)
+    monkeypatch.delenv("FERKIT_API_KEY_FILE", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--db", "sqlite:///:memory:"]) == 2
+    assert "without an API key lets anyone" in capsys.readouterr().err
+
+
+def test_a_form_without_a_file_part_is_told_what_to_send(client):
+    """An url-encoded body (or a text field named file) gets words a client can act on, no Python type names."""
+    for request in (
+        {"data": {"file": "abc"}},
+        {"content": b"file=abc", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+    ):
+        answer = client.post("/api/v1/analyses", **request)
+        assert answer.status_code == 422 and "<class" not in answer.text
+        assert answer.json()["detail"] == "file: a photo is expected as a file part of a multipart/form-data body"
+
+
+# --- connections and bodies ---------------------------------------------------------------------------------
+
+
+def healthz_seconds(url: str) -> float:
+    """Seconds for /healthz to answer 200 over a fresh connection (fails if it does not)."""
+    started = time.perf_counter()
+    answer = raw_request(url, "GET /healthz HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n", b"")
+    assert answer.startswith(b"HTTP/1.1 200"), answer[:80]
+    return time.perf_counter() - started
+
+
+def is_closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(0.5)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_idle_and_half_sent_connections_cost_nothing(strict_server):
+    """1,000 sockets that say nothing or half a header: /healthz keeps answering (the oldest idle connections
+    make room past the cap), and each one is closed once its header deadline passes."""
+    import resource
+
+    url, port = strict_server
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))  # both ends live here
+    sockets = []
+    try:
+        for index in range(1000):
+            sock = socket.create_connection(("127.0.0.1", port))
+            if index % 4 == 0:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # never finished
+            sockets.append(sock)
+        assert max(healthz_seconds(url) for _ in range(5)) < 1.0
+        time.sleep(1.5)  # the header deadline
+        assert sum(is_closed_by_server(sock) for sock in sockets[-100:]) == 100
+        assert healthz_seconds(url) < 1.0
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_a_body_that_does_not_arrive_in_time_is_cut_off(strict_server):
+    url, port = strict_server
+    head = (
+        "POST /api/v1/analyses HTTP/1.1\nHost: 127.0.0.1\nContent-Type: multipart/form-data; boundary=b\n"
+        "Content-Length: 100000\n"
+    )
+    started = time.perf_counter()
+    answer = raw_request(url, head, b"--b\r\n")  # 5 bytes of the 100,000 announced, then nothing
+    assert answer.startswith(b"HTTP/1.1 408") and b"did not arrive within 2 s" in answer
+    assert time.perf_counter() - started < 5
+
+
+def test_bytes_being_received_at_once_are_bounded(strict_server):
+    """Uploads that send most of their body and hold the rest: past 3 MiB received at once the next is 503, and
+    the bytes are released when they end."""
+    url, port = strict_server
+    head = (
+        "POST /api/v1/analyses HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        "Content-Length: 2000000\r\n\r\n"
+    )
+    part = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+    held = []
+    try:
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(head.encode() + part + b"x" * 1_500_000)  # the closing boundary never comes
+            held.append(sock)
+        time.sleep(0.3)
+        answer = raw_request(url, head.replace("\r\n", "\n").strip("\n") + "\n", part + b"y" * 400_000)
+        assert answer.startswith(b"HTTP/1.1 503") and b"receiving too many uploads" in answer
+    finally:
+        for sock in held:
+            sock.close()
+    time.sleep(2.5)  # their body deadline ends them
+    assert healthz_seconds(url) < 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ class BatchSummary:
     processed: int
     rows: int
     seconds: float
+    failed: int = 0  # inputs of the output with an error row, from this run or an earlier one
 
     @property
     def inputs_per_second(self) -> float:
@@ -53,7 +55,7 @@ def run_batch(
     if spec.age_model and spec.options.age:
         AgeEstimator(spec.age_model)
     store = ResultStore(out, classes)
-    done = store.done_paths()
+    done = {os.path.abspath(path) for path in store.done_paths()}
     todo = [p for p in paths if p not in done]
     started = time.perf_counter()
     bar = Progress(len(todo), f"batch ({engine})", "inputs") if progress else None
@@ -68,4 +70,5 @@ def run_batch(
     if bar:
         bar.close()
     total = store.finish()
-    return BatchSummary(len(paths), len(paths) - len(todo), len(todo), total, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    return BatchSummary(len(paths), len(paths) - len(todo), len(todo), total, seconds, len(store.failed_paths()))

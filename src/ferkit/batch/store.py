@@ -28,6 +28,13 @@ class ResultStore:
         files = ([self.out] if self.out.exists() else []) + sorted(self.parts.glob("part-*.parquet"))
         return {path for file in files for path in pq.read_table(file, columns=["path"]).column("path").to_pylist()}
 
+    def failed_paths(self) -> set[str]:
+        """The inputs of the merged output that failed (an error row), after `finish`."""
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self.out, columns=["path", "status"]).to_pylist()
+        return {row["path"] for row in table if row["status"] == "error"}
+
     def write_part(self, rows: list[dict]) -> None:
         if not rows:
             return

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ferkit.batch.inputs import is_video
 from ferkit.errors import FerkitError
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+from ferkit.runtime.images import is_video
 from ferkit.runtime.options import VideoOptions
 from ferkit.runtime.results import FaceResult, row_columns
 

@@ -19,15 +19,18 @@ from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
 from ferkit.faces import predict_views, prepare_faces
+from ferkit.labels import restrict_probabilities
 
 
 def labelled_part(predictor, store_path: str | Path, split: str):
-    """A split's labelled faces, refused if the store's classes are not the model's."""
+    """A split's labelled faces, refused unless the model has a class for each of the store's emotions."""
     store = load_store(store_path)
-    if tuple(store.classes) != tuple(predictor.classes):
+    try:
+        restrict_probabilities(np.zeros((0, len(predictor.classes))), predictor.classes, tuple(store.classes))
+    except ValueError as error:
         raise FerkitError(
-            f"{store_path}: classes {list(store.classes)} differ from the model's {list(predictor.classes)}"
-        )
+            f"{store_path}: classes {list(store.classes)} differ from the model's {list(predictor.classes)} ({error})"
+        ) from None
     part = store.split(split)
     part = part.subset(part.labels >= 0)
     if len(part) == 0:
@@ -64,6 +67,8 @@ def evaluate_on_store(
 
     probabilities = predict_views(predictor.predict_prepared, images, ten_crop, mirror)
     seconds = time.perf_counter() - started
+    if store.label_set != "age" and tuple(store.classes) != tuple(predictor.classes):
+        probabilities = restrict_probabilities(probabilities, predictor.classes, tuple(store.classes))
     if store.label_set == "age":
         attributes = part.attributes
         report = age_report(
@@ -73,7 +78,7 @@ def evaluate_on_store(
             attributes.get("race"),
         )
     else:
-        report = classification_report(part.labels, probabilities.argmax(1), predictor.classes)
+        report = classification_report(part.labels, probabilities.argmax(1), tuple(store.classes))
         report.ece = reliability(probabilities, part.labels).ece
     timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
     return report, timing

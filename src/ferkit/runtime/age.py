@@ -20,8 +20,9 @@ class AgeEstimator:
         self.years = np.arange(len(self.model.classes), dtype=np.float64)
 
     def estimate(self, crops: list[np.ndarray]) -> list[tuple[float, str]]:
-        """(age in years, range such as "20-29") for each face crop."""
+        """(age in whole years, range such as "20-29") for each face crop. Whole years, as the range reads them:
+        an estimate of 49.5 is 50, in 50-59, never "49.5" beside "50-59"."""
         if not crops:
             return []
-        ages = self.model.predict_faces(crops) @ self.years
+        ages = np.round(self.model.predict_faces(crops) @ self.years)
         return [(float(age), age_range(age)) for age in ages]

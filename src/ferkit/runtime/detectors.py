@@ -16,6 +16,7 @@ from ferkit.errors import FerkitError
 from ferkit.runtime.boxes import clip_box
 from ferkit.runtime.mtcnn import MTCNNDetector
 from ferkit.runtime.results import Face
+from ferkit.runtime.session import open_session
 
 WEIGHTS = Path(__file__).parent / "weights"
 
@@ -32,14 +33,9 @@ class YuNetDetector:
     nms_threshold = 0.3
     strides = (8, 16, 32)
 
-    def __init__(self, confidence: float | None = None):
-        import onnxruntime as ort
-
+    def __init__(self, confidence: float | None = None, threads: int = 0):
         self.confidence = self.default_confidence if confidence is None else confidence
-        options = ort.SessionOptions()
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # see EmotionRecognizer
-        path = WEIGHTS / "yunet" / "face_detection_yunet_2023mar_any_size.onnx"
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = open_session(WEIGHTS / "yunet" / "face_detection_yunet_2023mar_any_size.onnx", threads)
         self.output_names = [output.name for output in self.session.get_outputs()]
 
     def detect(self, image: np.ndarray) -> list[Face]:
@@ -84,7 +80,7 @@ class SSDDetector:
     name = "ssd"
     default_confidence = 0.5
 
-    def __init__(self, confidence: float | None = None):
+    def __init__(self, confidence: float | None = None, threads: int = 0):  # OpenCV's own threads
         self.confidence = self.default_confidence if confidence is None else confidence
         folder = WEIGHTS / "ssd"
         self.net = cv2.dnn.readNetFromTensorflow(
@@ -113,7 +109,7 @@ class HaarDetector:
     name = "haar"
     default_confidence = 0.0
 
-    def __init__(self, confidence: float | None = None):
+    def __init__(self, confidence: float | None = None, threads: int = 0):  # OpenCV's own threads
         if not hasattr(cv2, "CascadeClassifier"):
             raise FerkitError(
                 "the haar detector needs OpenCV 4.x (OpenCV 5 dropped CascadeClassifier); "
@@ -139,7 +135,7 @@ class WholeImage:
 
     name = "none"
 
-    def __init__(self, confidence: float | None = None):
+    def __init__(self, confidence: float | None = None, threads: int = 0):  # OpenCV's own threads
         pass  # nothing to be confident about
 
     def detect(self, image: np.ndarray) -> list[Face]:
@@ -162,9 +158,10 @@ class Detector(Protocol):
     def detect(self, image: np.ndarray) -> list[Face]: ...
 
 
-def create_detector(name: str = DEFAULT_DETECTOR, confidence: float | None = None) -> Detector:
+def create_detector(name: str = DEFAULT_DETECTOR, confidence: float | None = None, threads: int = 0) -> Detector:
+    """A detector by name; `threads` bounds its onnxruntime sessions (YuNet, MTCNN) as the Analyzer's models."""
     if name == WholeImage.name:
         return WholeImage()
     if name not in DETECTORS:
         raise FerkitError(f"unknown detector {name!r}; known: {', '.join(list_detectors())}")
-    return DETECTORS[name](confidence)
+    return DETECTORS[name](confidence, threads=threads)

@@ -40,7 +40,8 @@ def annotate(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
         colour = COLOURS.get(face.emotion or "", (160, 160, 160))
         x1, y1, x2, y2 = face.bbox
         cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, thickness)
-        text = f"#{face.face_id} {label_text(face)}"
+        # A video's face is named by its track, as in its CSV, JSON and timeline; a photo's by its number.
+        text = f"#{face.face_id if face.track_id is None else face.track_id} {label_text(face)}"
         (width, height), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, thickness)
         left, top, right, bottom = place_label(face.bbox, (width + 4, height + baseline + 4), canvas.shape, placed)
         placed.append((left, top, right, bottom))

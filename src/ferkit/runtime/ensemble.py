@@ -64,12 +64,14 @@ class EnsembleRecognizer(CardHolder):
         return " + ".join(member.kernel for member in self.members)
 
     def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
-        average = np.mean([member.predict_faces(crops, ten_crop) for member in self.members], axis=0)
-        return calibration.scale(average, self.temperature)
+        return self.combine([member.predict_faces(crops, ten_crop) for member in self.members])
 
     def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False) -> np.ndarray:
-        average = np.mean([member.predict_prepared(faces, ten_crop) for member in self.members], axis=0)
-        return calibration.scale(average, self.temperature)
+        return self.combine([member.predict_prepared(faces, ten_crop) for member in self.members])
+
+    def combine(self, member_probabilities: list[np.ndarray]) -> np.ndarray:
+        """The ensemble's answer from its members' own (uncalibrated) answers: their mean, at its temperature."""
+        return calibration.scale(np.mean(member_probabilities, axis=0), self.temperature)
 
 
 def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:

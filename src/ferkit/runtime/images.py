@@ -11,6 +11,11 @@ import numpy as np
 from ferkit.errors import FerkitError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+
+
+def is_video(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in VIDEO_SUFFIXES
 
 
 def decode_image(data: bytes, name: str = "image") -> np.ndarray:
@@ -24,6 +29,8 @@ def decode_image(data: bytes, name: str = "image") -> np.ndarray:
 
 def read_image(path: str | Path) -> np.ndarray:
     path = Path(path)
+    if is_video(path):
+        raise FerkitError(f"{path}: a video, not a photo; analyse it with `ferkit video {path}`")
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -35,6 +42,7 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
     """Files, folders (searched recursively for images) and glob patterns, in a stable order.
 
     An item that names nothing stays in the list, so it fails on its own and the others go on.
+    Videos in a folder are left out: `videos_in` names them for a note.
     """
     paths: list[Path] = []
     for item in inputs:
@@ -47,3 +55,9 @@ def expand_inputs(inputs: list[str]) -> list[Path]:
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
             paths += matches or [path]
     return paths
+
+
+def videos_in(inputs: list[str]) -> list[Path]:
+    """The videos that `expand_inputs` leaves out of the folders it searches."""
+    folders = [Path(item) for item in inputs if Path(item).is_dir()]
+    return sorted(p for folder in folders for p in folder.rglob("*") if p.is_file() and is_video(p))

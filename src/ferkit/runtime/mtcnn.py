@@ -10,6 +10,7 @@ import numpy as np
 
 from ferkit.runtime.boxes import clip_box, is_empty
 from ferkit.runtime.results import Face
+from ferkit.runtime.session import open_session
 
 WEIGHTS = Path(__file__).parent / "weights" / "mtcnn"
 
@@ -68,18 +69,12 @@ class MTCNNDetector:
         min_face: int = 20,
         factor: float = 0.709,
         stage_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+        threads: int = 0,
     ):
-        import onnxruntime as ort
-
         self.confidence = self.default_confidence if confidence is None else confidence
         self.min_face, self.factor, self.thresholds = min_face, factor, stage_thresholds
-        options = ort.SessionOptions()
-        # Three networks run in turn on many small inputs: no spinning between them (see EmotionRecognizer).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.nets = {
-            name: ort.InferenceSession(str(WEIGHTS / f"{name}.onnx"), options, providers=["CPUExecutionProvider"])
-            for name in ("pnet", "rnet", "onet")
-        }
+        # Three networks run in turn on many small inputs: no spinning between them (open_session's default).
+        self.nets = {name: open_session(WEIGHTS / f"{name}.onnx", threads) for name in ("pnet", "rnet", "onet")}
 
     def _run(self, name: str, images: np.ndarray) -> dict[str, np.ndarray]:
         session = self.nets[name]

@@ -35,7 +35,8 @@ class OutputWriter:
     def write(self, path: Path, result: ImageResult, image: np.ndarray | None) -> None:
         if self.out_dir:
             stem = self._unique_stem(path.stem)
-            (self.out_dir / f"{stem}.json").write_text(json.dumps(result.to_dict(), indent=2))
+            # The source path is inside: two inputs named alike become x.json and x-2.json.
+            (self.out_dir / f"{stem}.json").write_text(json.dumps({"source": str(path), **result.to_dict()}, indent=2))
             if image is not None and self.annotate_images:
                 cv2.imwrite(str(self.out_dir / f"{stem}.annotated.jpg"), annotate(image, result.faces))
         if self._csv_handle:

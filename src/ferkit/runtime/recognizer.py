@@ -11,32 +11,18 @@ from ferkit.card import METADATA_KEY, CardHolder, ModelCard
 from ferkit.cpu import kernel_name
 from ferkit.errors import FerkitError
 from ferkit.faces import center_crops, prepare_faces, resize_faces, ten_crops
+from ferkit.runtime.session import open_session
 
 
 class EmotionRecognizer(CardHolder):
     def __init__(self, model_path: str | Path, threads: int = 0, spin: bool = False, calibrated: bool = True):
         """`calibrated=False` gives the network's own probabilities, without the file's fitted temperature
         (an ensemble averages its members' raw probabilities and applies a temperature of its own)."""
-        import onnxruntime as ort
-
         path = Path(model_path)
         if not path.is_file():
             raise FerkitError(f"{path}: no such model file")
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        if not spin:
-            # After a run, onnxruntime's threads keep spinning on the cores that the next stage needs (the
-            # detector, the age model, an ensemble's next member). Measured on 640x480 photos (AVX2-only EPYC,
-            # 2 threads): 92 -> 63 ms per photo with one face, 155 -> 106 with three; three ensemble members
-            # ran at 0.4x their summed speed. Crops/s of the classifier alone did not change.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # Without VNNI, onnxruntime's u8s8 int8 kernels sum pairs in int16 and saturate, so an int8 model's
-        # answers would depend on the CPU; this makes them compute in u8u8 there (a no-op on VNNI/AMX CPUs),
-        # and the recorded metrics reproduce on every x86 CPU.
-        options.add_session_config_entry("session.x64quantprecision", "1")
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            self.session = open_session(path, threads, spin)
             card_json = self.session.get_modelmeta().custom_metadata_map[METADATA_KEY]
         except KeyError:
             raise FerkitError(

@@ -121,6 +121,7 @@ class ImageResult:
     height: int
     threshold: float
     faces: list[FaceResult] = field(default_factory=list)
+    faces_dropped: int = 0  # found beyond AnalyzerOptions.max_faces, smaller than every face kept
     error: str | None = None
 
     def with_threshold(self, threshold: float) -> ImageResult:
@@ -136,6 +137,8 @@ class ImageResult:
             "threshold": self.threshold,
             "faces": [face.to_dict() for face in self.faces],
         }
+        if self.faces_dropped:
+            result["faces_dropped"] = self.faces_dropped
         if self.error:
             result["error"] = self.error
         return result

@@ -12,14 +12,23 @@ if TYPE_CHECKING:
     from ferkit.runtime.video import VideoResult
 
 
-def plot_timeline(result: VideoResult, path: str | Path, max_tracks: int = 6) -> Path:
+def check_timeline_output(path: str | Path) -> None:
+    """Refuses, before any frame is analysed, a plot that could not be drawn or saved at the end."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        import matplotlib  # noqa: F401
     except ImportError:
         raise FerkitError("the timeline plot needs matplotlib: pip install 'ferkit[plot]'") from None
+    if not Path(path).resolve().parent.is_dir():
+        raise FerkitError(f"{path}: its folder does not exist")
+
+
+def plot_timeline(result: VideoResult, path: str | Path, max_tracks: int = 6) -> Path:
+    check_timeline_output(path)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     tracks = sorted(result.tracks(), key=lambda t: -t.frames)[:max_tracks]
     rows = max(len(tracks), 1)
     figure, axes = plt.subplots(rows, 1, figsize=(11, 2.2 * rows + 0.6), sharex=True, squeeze=False)

@@ -28,7 +28,7 @@ from ferkit.runtime.boxes import clip_box, is_empty
 from ferkit.runtime.draw import annotate
 from ferkit.runtime.options import WEBCAM_SMOOTH, VideoOptions, with_overrides
 from ferkit.runtime.results import Face, FaceResult, FrameResult, label_above
-from ferkit.runtime.tracking import IouTracker, Smoother
+from ferkit.runtime.tracking import IouTracker, SceneCuts, Smoother
 
 
 @dataclass
@@ -178,8 +178,11 @@ class FrameAnalyzer:
         self.track_ids: list[int] = []
         self.ages: dict[int, _TrackAge] = {}
 
-    def __call__(self, frame: np.ndarray, index: int, seconds: float) -> FrameResult:
-        since_detection = self.calls % self.detect_every
+    def __call__(self, frame: np.ndarray, index: int, seconds: float, cut: bool = False) -> FrameResult:
+        """`cut`: a new shot began since the last analysed frame, so every track ends and the detector runs."""
+        if cut:
+            self.tracker.end_all()
+        since_detection = 0 if cut else self.calls % self.detect_every
         self.calls += 1
         if since_detection == 0:
             self.detected = self.analyzer.detect(frame)
@@ -228,7 +231,7 @@ class FrameAnalyzer:
             track = self.ages.setdefault(track_id, _TrackAge())
             track.total, track.estimates, track.updated = track.total + years, track.estimates + 1, seconds
         for result, track_id in zip(results, self.track_ids):
-            result.age = self.ages[track_id].mean
+            result.age = float(round(self.ages[track_id].mean))  # whole years, as the range reads them
             result.age_range = age_range(result.age)
 
 
@@ -239,14 +242,14 @@ def analyze_video(
     *,
     annotated: str | None = None,
     csv_path: str | None = None,
-    progress: bool = True,
+    progress: bool = False,
     keep_frames: bool = True,
     on_frame: Callable[[np.ndarray, FrameResult | None, float], bool] | None = None,
     **overrides: Any,
 ) -> VideoResult:
     """Analyse a video as VideoOptions say (or their fields as keywords: every=2, smooth=0.6). `on_frame(drawn_frame,
     result, fps)` may show the frame and returns False to stop (the webcam's `q`). Outputs written so far are kept
-    when the stream breaks."""
+    when the stream breaks. Quiet unless `progress` asks for a bar (the CLI does)."""
     options = with_overrides(options or VideoOptions(), overrides)
     every = options.every
     frames = VideoFrames(source)
@@ -256,12 +259,15 @@ def analyze_video(
     table = _CsvRows(csv_path, analyzer.classes) if csv_path else None
     bar = Progress(frames.expected, f"{frames.source}", "frames") if progress else None
     last_faces: list[FaceResult] = []
+    cuts, cut_since_analysed = SceneCuts(), False
     rate, started = 0.0, time.perf_counter()
     try:
         for index, frame in frames:
             frame_result = None
+            cut_since_analysed |= cuts(frame)
             if index % every == 0:
-                frame_result = per_frame(frame, index, index / frames.fps)
+                frame_result = per_frame(frame, index, index / frames.fps, cut_since_analysed)
+                cut_since_analysed = False
                 result.add(frame_result)
                 last_faces = frame_result.faces
                 if table:

@@ -129,7 +129,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=422)
+        message = first.get("msg", "invalid request")
+        if "Expected UploadFile" in message:  # pydantic's words name Python types; a client needs what to send
+            message = "a photo is expected as a file part of a multipart/form-data body"
+        return JSONResponse({"detail": f"{where}: {message}"}, status_code=422)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
@@ -141,10 +144,7 @@ def _add_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
         )
 
-    @app.exception_handler(Exception)
-    async def internal_error(_request: Request, error: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=error)
-        return JSONResponse({"detail": "internal server error"}, status_code=500)
+    # Anything else is a 500 answered by guard.Guard, where the security headers and the access log are.
 
 
 def _add_probes(app: FastAPI) -> None:

@@ -3,6 +3,7 @@ every answer, the API key, the request-size bound, and one access-log line per r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -16,6 +17,7 @@ from ferkit.service.settings import Settings
 from ferkit.service.uploads import human_bytes
 
 access_logger = logging.getLogger("ferkit.access")
+error_logger = logging.getLogger("ferkit.service")
 # The page loads only its own script, style and images (and blob: images drawn from fetched bytes); nothing
 # inline runs, so a string that slips into the page as markup still cannot execute.
 PAGE_POLICY = (
@@ -36,14 +38,18 @@ SECURITY_HEADERS = {
 SAFE_METHODS = {"GET", "HEAD"}
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyRefused(Exception):
+    """The body is cut off: too large, too slow, or more than the server is receiving at once allows."""
+
+    def __init__(self, answer: JSONResponse):
+        self.answer = answer
 
 
 class Guard:
     def __init__(self, app: ASGIApp, settings: Settings):
         self.app = app
         self.settings = settings
+        self.receiving = 0  # body bytes of requests not yet finished, counted as they arrive
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,6 +73,13 @@ class Guard:
                 await refusal(scope, receive, send_with_headers)
             else:
                 await self._bounded(scope, receive, send_with_headers)
+        except Exception:
+            if status["code"]:
+                raise  # the answer had begun: nothing else can be sent on it
+            # Answered here, inside the guard, so a 500 is JSON with the security headers, the access log
+            # records it as 500, and its traceback is logged once (nothing re-raises it to the server).
+            error_logger.error("unhandled error on %s %s", scope["method"], scope["path"], exc_info=True)
+            await JSONResponse({"detail": "internal server error"}, status_code=500)(scope, receive, send_with_headers)
         finally:
             if self.settings.access_log:
                 _log_request(scope, status["code"], time.perf_counter() - started)
@@ -74,6 +87,13 @@ class Guard:
     def _refusal(self, scope: Scope) -> JSONResponse | None:
         """The answer to a request refused on its headers alone, before a byte of its body is read."""
         headers = Headers(scope=scope)
+        host = _host_name(headers.get("host", ""))
+        allowed = self.settings.hosts()
+        if "*" not in allowed and host not in allowed:
+            detail = f"host {host!r} is not served here (allowed: {', '.join(allowed)}; FERKIT_ALLOWED_HOSTS)"
+            return JSONResponse({"detail": detail}, status_code=400)
+        if scope["method"] not in SAFE_METHODS | {"OPTIONS"} and self._cross_site(headers):
+            return JSONResponse({"detail": "cross-site writes are refused (allow the origin with --cors)"}, 403)
         if self._needs_key(scope) and not self._key_matches(headers.get("x-api-key")):
             return JSONResponse({"detail": "missing or wrong X-API-Key"}, status_code=401)
         length = headers.get("content-length")
@@ -82,6 +102,16 @@ class Guard:
         if length is not None and int(length) > self.settings.max_body_bytes:
             return self._too_large()
         return None
+
+    def _cross_site(self, headers: Headers) -> bool:
+        """A write sent by a page of another site (a form or fetch a browser made for it): told by the browser's
+        Sec-Fetch-Site, or by an Origin that is neither this host and port nor a CORS origin allowed here."""
+        origin = headers.get("origin")
+        if origin in self.settings.cors_origins:
+            return False
+        if headers.get("sec-fetch-site") == "cross-site":
+            return True
+        return origin is not None and origin.partition("://")[2] != headers.get("host", "")
 
     def _needs_key(self, scope: Scope) -> bool:
         if not self.settings.api_key or not scope["path"].startswith("/api/") or scope["method"] == "OPTIONS":
@@ -97,36 +127,64 @@ class Guard:
         return JSONResponse({"detail": f"request is larger than the {limit} upload limit"}, status_code=413)
 
     async def _bounded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the app, cutting the body off once it passes the limit (a chunked body declares no length):
-        whatever the app answered to the cut-off body is replaced by a 413."""
-        received = 0
-        cut_off = False
+        """Run the app, cutting the body off once it passes the size limit (a chunked body declares no length),
+        takes longer than `body_seconds`, or would take the bytes being received at once past
+        `max_receiving_bytes`: whatever the app answered to the cut-off body is replaced by the refusal."""
+        settings = self.settings
+        deadline = asyncio.get_running_loop().time() + settings.body_seconds
+        received, body_done = 0, False
+        refused: JSONResponse | None = None
         response_started = False
 
         async def receive_bounded() -> Message:
-            nonlocal received, cut_off
-            message = await receive()
+            nonlocal received, body_done, refused
+            if body_done:
+                return await receive()  # a response listening for the client to go away: no deadline
+            try:
+                message = await asyncio.wait_for(receive(), deadline - asyncio.get_running_loop().time())
+            except TimeoutError:
+                refused = _answer(408, f"the request body did not arrive within {settings.body_seconds:g} s")
+                raise BodyRefused(refused) from None
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.settings.max_body_bytes:
-                    cut_off = True
-                    raise BodyTooLarge
+                size = len(message.get("body", b""))
+                received, self.receiving = received + size, self.receiving + size
+                body_done = not message.get("more_body", False)
+                if received > settings.max_body_bytes:
+                    refused = self._too_large()
+                elif self.receiving > settings.max_receiving_bytes:
+                    refused = _answer(503, "the server is receiving too many uploads; retry shortly", retry=5)
+                if refused is not None:
+                    raise BodyRefused(refused)
             return message
 
-        async def send_unless_cut_off(message: Message) -> None:
+        async def send_unless_refused(message: Message) -> None:
             nonlocal response_started
-            if cut_off:
+            if refused is not None:
                 return
             response_started = response_started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, receive_bounded, send_unless_cut_off)
+            await self.app(scope, receive_bounded, send_unless_refused)
         except Exception:
-            if not cut_off:
+            if refused is None:
                 raise
-        if cut_off and not response_started:
-            await self._too_large()(scope, receive, send)
+        finally:
+            self.receiving -= received
+        if refused is not None and not response_started:
+            await refused(scope, receive, send)
+
+
+def _answer(status: int, detail: str, retry: int | None = None) -> JSONResponse:
+    headers = {"Retry-After": str(retry)} if retry else None
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _host_name(host: str) -> str:
+    """'example.org:8000' -> 'example.org', '[::1]:8000' -> '::1'."""
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 def _policy(path: str) -> str:

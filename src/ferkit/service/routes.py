@@ -88,7 +88,7 @@ def create_analysis(
         upload = check_upload(
             file.file.read(settings.max_upload_bytes + 1), settings.max_upload_bytes, settings.max_pixels
         )
-        earlier = _earlier_upload(db, idempotency_key, upload)
+        earlier = _earlier_upload(db, idempotency_key, upload, detector, threshold)
         if earlier is not None:
             response.status_code = 200
             return _out(earlier)
@@ -112,7 +112,7 @@ def create_analysis(
             db.add(row)
     except IntegrityError:
         # A retry with the same key raced this one and stored first: answer with its analysis.
-        earlier = _earlier_upload(db, idempotency_key, upload) if idempotency_key else None
+        earlier = _earlier_upload(db, idempotency_key, upload, detector, threshold) if idempotency_key else None
         if earlier is None:
             raise
         response.status_code = 200
@@ -203,12 +203,18 @@ def _render(db: Session, row: Analysis) -> bytes:
     return cv2.imencode(".jpg", drawn, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()
 
 
-def _earlier_upload(db: Session, idempotency_key: str | None, upload: Upload) -> Analysis | None:
+def _earlier_upload(
+    db: Session, idempotency_key: str | None, upload: Upload, detector: str, threshold: float
+) -> Analysis | None:
+    """The analysis this key made before, if the same file was sent with the same options; another file or
+    other options under the same key are a 409, never the first answer passed off as theirs."""
     if idempotency_key is None:
         return None
     earlier = db.scalar(select(Analysis).where(Analysis.idempotency_key == idempotency_key))
     if earlier is not None and earlier.sha256 != upload.sha256:
         raise HTTPException(409, "this Idempotency-Key was used for another file")
+    if earlier is not None and (earlier.detector, earlier.threshold) != (detector, threshold):
+        raise HTTPException(409, "this Idempotency-Key was used with other options (detector, threshold)")
     db.rollback()  # end the read transaction, so the write that may follow opens its own
     return earlier
 

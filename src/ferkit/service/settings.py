@@ -11,6 +11,11 @@ from ferkit.runtime.detectors import DEFAULT_DETECTOR
 
 # Room for the multipart framing and the small form fields around the file itself.
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
 def _env_list(name: str) -> list[str]:
@@ -60,9 +65,25 @@ class Settings:
     max_waiting: int = field(default_factory=lambda: _env_int("FERKIT_MAX_WAITING", 64))
     max_waiting_bytes: int = field(default_factory=lambda: _env_int("FERKIT_MAX_WAITING_BYTES", 256 << 20))
     wait_seconds: float = 30.0
+    # What a client may hold without sending: seconds to complete a request's headers, and for its whole body;
+    # open connections (under the usual 1,024 open files); body bytes being received at once, counted as they
+    # arrive. Past them: the connection is closed, a 408, a refused connection, a 503.
+    header_seconds: float = field(default_factory=lambda: float(_env_int("FERKIT_HEADER_SECONDS", 10)))
+    body_seconds: float = field(default_factory=lambda: float(_env_int("FERKIT_BODY_SECONDS", 60)))
+    max_connections: int = field(default_factory=lambda: _env_int("FERKIT_MAX_CONNECTIONS", 512))
+    max_receiving_bytes: int = field(default_factory=lambda: _env_int("FERKIT_MAX_RECEIVING_BYTES", 256 << 20))
     preload: tuple[str, ...] = (DEFAULT_DETECTOR,)  # detectors loaded at start; the others on first use
     model: str | None = field(default_factory=lambda: os.environ.get("FERKIT_MODEL") or None)
     access_log: bool = field(default_factory=lambda: os.environ.get("FERKIT_ACCESS_LOG", "") in ("1", "true", "yes"))
+    # Host names a request may be addressed to ("*": any). Empty: loopback only without a key (a DNS-rebinding
+    # page cannot reach a keyless service through another name), any with one.
+    allowed_hosts: list[str] = field(default_factory=lambda: _env_list("FERKIT_ALLOWED_HOSTS"))
+
+    def hosts(self) -> list[str]:
+        """The allowed host names in force."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        return ["*"] if self.api_key else list(LOOPBACK_HOSTS)
 
     @property
     def max_body_bytes(self) -> int:
