@@ -72,3 +72,37 @@ def test_import_ferkit_stays_light():
     code = f"import sys, ferkit, ferkit.data; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def module_name(path: Path) -> str:
+    relative = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = relative.parts[:-1] if relative.name == "__init__" else relative.parts
+    return ".".join(parts)
+
+
+def module_imports(path: Path, known: set[str]) -> set[str]:
+    """The ferkit modules a file imports, at the top or inside a function: `from ferkit.a.b import c` names
+    ferkit.a.b.c where that is a module, else ferkit.a.b."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ferkit"):
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in known else node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("ferkit")}
+    return found & known
+
+
+def test_no_import_circles_within_a_layer():
+    """Two modules of one package that import each other (even inside a function) are one module in two files:
+    training/classic.py and training/trainer.py were, over the run result they share."""
+    modules = {module_name(path): path for path in SOURCES}
+    known = set(modules)
+    graph = {name: module_imports(path, known) - {name} for name, path in modules.items()}
+    circles = []
+    for name, imported in graph.items():
+        for other in imported:
+            if name in graph[other] and layer_of(modules[name]) == layer_of(modules[other]) and name < other:
+                circles.append((name, other))
+    assert circles == []

@@ -92,3 +92,19 @@ def test_a_class_never_predicted_scores_zero_not_nan():
     report = classification_report(np.array([0, 1, 2]), np.array([0, 1, 1]), ["a", "b", "c"])
     assert report.recall["c"] == 0 and report.precision["c"] == 0 and report.f1["c"] == 0
     assert report.precision["b"] == pytest.approx(0.5) and report.macro_f1 == pytest.approx((1 + 2 / 3 + 0) / 3)
+
+
+def test_age_report_on_known_answers():
+    """Four faces worked by hand: errors 1, 2, 10 and 0.4 years; ranges 20-29/20-29, 30-39/30-39,
+    50-59/60-69 and 0-2/0-2; three within 5 years; men the first two, women the rest."""
+    from ferkit.evaluation.age import age_report, expected_age
+
+    predicted, true = np.array([25.0, 33.0, 55.0, 1.6]), np.array([24.0, 35.0, 65.0, 2.0])
+    report = age_report(predicted, true, gender=np.array([0, 0, 1, 1]), race=np.array([2, 2, 2, 4]))
+    assert report.count == 4 and report.mae == pytest.approx((1 + 2 + 10 + 0.4) / 4)
+    assert report.range_accuracy == 0.75 and report.within_5_years == 0.75
+    assert report.mae_by_gender == {"male": 1.5, "female": 5.2} and report.count_by_gender == {"male": 2, "female": 2}
+    assert report.mae_by_race == {"asian": round(13 / 3, 3), "other": 0.4}
+    assert report.mae_by_range == {"0-2": 0.4, "20-29": 1.0, "30-39": 2.0, "60-69": 10.0}
+    assert sum(report.count_by_range.values()) == 4
+    assert expected_age(np.array([[0.0, 0.5, 0.5]])).tolist() == [1.5]

@@ -15,8 +15,19 @@ __version__ = "0.1.0"
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 from importlib import import_module  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from ferkit.errors import FerkitError  # noqa: E402
+
+if TYPE_CHECKING:  # what IDEs and mypy see for the lazy names below; nothing is imported at run time
+    from ferkit.config import Config as Config
+    from ferkit.models import create_model as create_model
+    from ferkit.runtime.analyzer import Analyzer as Analyzer
+    from ferkit.runtime.analyzer import AnalyzerOptions as AnalyzerOptions
+    from ferkit.runtime.options import VideoOptions as VideoOptions
+    from ferkit.runtime.shipped import load_emotion_model as load_model
+    from ferkit.runtime.video import analyze_video as analyze_video
+    from ferkit.training.trainer import train as train
 
 # The public API by name, imported on first use so that `import ferkit` loads none of numpy, OpenCV,
 # onnxruntime or torch: name -> (module, attribute).
@@ -31,7 +42,19 @@ _PUBLIC = {
     "train": ("ferkit.training.trainer", "train"),  # needs torch
 }
 
-__all__ = ["FerkitError", "__version__", *_PUBLIC]
+# Spelled out (not built from _PUBLIC) so that type checkers and linters read it; a test keeps the two equal.
+__all__ = [
+    "FerkitError",
+    "__version__",
+    "Analyzer",
+    "AnalyzerOptions",
+    "load_model",
+    "analyze_video",
+    "VideoOptions",
+    "Config",
+    "create_model",
+    "train",
+]
 
 
 def __getattr__(name: str):

@@ -469,10 +469,11 @@ def cmd_video(args) -> int:
         check_timeline_output(args.plot)
     if args.json and not Path(args.json).resolve().parent.is_dir():
         raise FerkitError(f"{args.json}: its folder does not exist")
+    options = _video_options(args)  # a bad --smooth or --every is named before any model loads
     result = analyze_video(
         args.input,
         _analyzer_from_args(args),
-        _video_options(args),
+        options,
         annotated=args.out,
         csv_path=args.csv,
         progress=not args.no_progress,
@@ -499,10 +500,11 @@ def cmd_video(args) -> int:
 def cmd_webcam(args) -> int:
     from ferkit.runtime.video import run_webcam
 
+    options = _video_options(args)  # a bad --smooth or --every is named before any model loads
     result = run_webcam(
         args.camera,
         _analyzer_from_args(args),
-        _video_options(args),
+        options,
         record=args.record,
         max_frames=args.max_frames,
     )

@@ -288,12 +288,22 @@ def test_overrides_apply_to_given_options():
     assert analyzer.options.threshold == 0.7 and analyzer.options.age is False
 
 
-def test_cli_video_bad_smoothing_is_one_line(samples, capsys):
-    from ferkit.cli import main
+@pytest.mark.parametrize("command", ["video", "webcam"])
+def test_cli_video_bad_smoothing_is_one_line_before_any_model_loads(samples, capsys, monkeypatch, command):
+    import ferkit.cli as cli
 
-    assert main(["video", str(samples / "video" / "short_hamilton_clip.mp4"), "--smooth", "1.5", "--no-progress"]) == 2
+    monkeypatch.setattr(cli, "_analyzer_from_args", lambda *a: pytest.fail("models loaded before the check"))
+    source = [str(samples / "video" / "short_hamilton_clip.mp4")] if command == "video" else []
+    assert cli.main([command, *source, "--smooth", "1.5"]) == 2
     err = capsys.readouterr().err
     assert "smooth" in err and "Traceback" not in err
+
+
+def test_analyzer_options_cannot_change_under_an_analyzer():
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Analyzer(age=False).options.threshold = 0.9  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("command", ["analyze", "video", "webcam", "batch"])

@@ -19,6 +19,15 @@ def test_every_public_name_resolves(name):
     assert public.__doc__ and not public.__doc__.startswith(f"{name}("), f"{name} has no docstring"
 
 
+def test_every_lazy_name_is_exported_and_typed():
+    """`__all__` (read by IDEs, mypy, `from ferkit import *`) names exactly the lazy names and the two eager ones,
+    and each lazy name has its import under TYPE_CHECKING, so an IDE sees its real type, not Any."""
+    source = open(ferkit.__file__).read()
+    assert set(ferkit.__all__) == set(ferkit._PUBLIC) | {"FerkitError", "__version__"}
+    checked = source[source.index("if TYPE_CHECKING:") : source.index("_PUBLIC = {")]
+    assert all(f" as {name}\n" in checked for name in ferkit._PUBLIC)
+
+
 def test_the_analyzers_public_methods_say_what_they_do():
     from ferkit.runtime.analyzer import Analyzer
 

@@ -4,18 +4,20 @@ import pytest
 
 from ferkit.cli import main
 from ferkit.errors import FerkitError
-from ferkit.labels import FER2013_CLASSES, FERPLUS_CLASSES
+from ferkit.labels import FER2013_CLASSES, FERPLUS_CLASSES, canonical
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS, emotion_model_path, load_emotion_model
 
+# Every model answers in one vocabulary: FER+'s happiness, sadness and anger are happy, sad and angry.
+FERPLUS_ANSWERS = tuple(canonical(name) for name in FERPLUS_CLASSES)
 EXPECTED_CLASSES = {
     "fer2013-resnet": FER2013_CLASSES,
     "fer2013-fast": FER2013_CLASSES,
     "fer2013": FER2013_CLASSES,
     "fer2013-int8": FER2013_CLASSES,
-    "ferplus": FERPLUS_CLASSES,
+    "ferplus": FERPLUS_ANSWERS,
     "fer2013-ensemble": FER2013_CLASSES,
-    "ferplus-ensemble": FERPLUS_CLASSES,
+    "ferplus-ensemble": FERPLUS_ANSWERS,
 }
 
 
@@ -41,7 +43,8 @@ def test_unknown_name_is_a_clear_error(capsys):
 
 def test_analyzer_takes_a_name():
     analyzer = Analyzer(model="ferplus", age=False)
-    assert analyzer.recognizer.path == EMOTION_MODELS["ferplus"] and analyzer.classes == FERPLUS_CLASSES
+    assert analyzer.recognizer.path == EMOTION_MODELS["ferplus"] and analyzer.classes == FERPLUS_ANSWERS
+    assert set(analyzer.classes) - set(FER2013_CLASSES) == {"contempt"}  # the same columns, and contempt
 
 
 def test_models_lists_the_shipped_models_with_their_test_sets(capsys):

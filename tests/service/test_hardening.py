@@ -640,3 +640,55 @@ def test_bytes_being_received_at_once_are_bounded(strict_server):
             sock.close()
     time.sleep(2.5)  # their body deadline ends them
     assert healthz_seconds(url) < 1.0
+
+
+def test_a_listing_is_a_summary_whatever_the_face_count(client, photo_bytes):
+    """A listing entry counts the faces per emotion and links the full analysis; its size does not grow with
+    the faces (two photos tiled with many faces list in well under a kilobyte each)."""
+    import cv2
+    import numpy as np
+
+    face = cv2.imdecode(np.frombuffer(photo_bytes, np.uint8), cv2.IMREAD_COLOR)
+    crowd = cv2.imencode(".jpg", np.tile(cv2.resize(face, (320, 240)), (4, 4, 1)))[1].tobytes()
+    made = [upload(client, crowd).json() for _ in range(2)]
+    assert all(len(analysis["faces"]) >= 16 for analysis in made)
+    listing = client.get("/api/v1/analyses", params={"per_page": 100})
+    items = listing.json()["items"]
+    assert len(listing.content) < 2 * 1024 and "faces" not in items[0]
+    for item, analysis in zip(items, made[::-1]):
+        labels = [f["emotion"] or "unlabelled" for f in analysis["faces"]]
+        assert item["face_count"] == len(labels) and item["emotions"] == {e: labels.count(e) for e in set(labels)}
+        assert item["top_emotion"] == max(set(labels) - {"unlabelled"}, key=lambda e: (labels.count(e), e))
+        assert client.get(item["url"]).json()["faces"] == analysis["faces"]
+
+
+def test_deleting_while_the_image_is_first_drawn_is_a_404(client, photo_bytes, monkeypatch):
+    made = upload(client, photo_bytes).json()
+    real = routes._render
+
+    def render_then_delete(db, row):
+        drawn = real(db, row)
+        with client.app.state.sessions() as other, other.begin():
+            other.execute(sa.delete(Analysis).where(Analysis.public_id == made["id"]))
+        return drawn
+
+    monkeypatch.setattr(routes, "_render", render_then_delete)
+    answer = client.get(made["image_url"])
+    assert answer.status_code == 404 and "not found" in answer.json()["detail"]
+
+
+def test_a_stuck_statement_is_cancelled_by_the_database(db_url):
+    """PostgreSQL ends a statement that runs past the engine's bound, so a request holding a connection to a
+    stuck database gets the service's 503 (an OperationalError) in seconds instead of hanging."""
+    from sqlalchemy.exc import OperationalError
+
+    from ferkit.service.db import make_engine
+
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite runs in the process: nothing to time out")
+    engine = make_engine(db_url, statement_seconds=0.5)
+    started = time.perf_counter()
+    with pytest.raises(OperationalError, match="statement timeout"), engine.connect() as connection:
+        connection.execute(sa.text("SELECT pg_sleep(5)"))
+    assert time.perf_counter() - started < 3
+    engine.dispose()

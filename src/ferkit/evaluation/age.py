@@ -3,11 +3,11 @@ biases of an age model are in plain view."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ferkit.labels import UTKFACE_GENDERS, UTKFACE_RACES, age_range
+from ferkit.labels import AGE_RANGES, UTKFACE_GENDERS, UTKFACE_RACES, age_range
 
 
 @dataclass
@@ -20,6 +20,9 @@ class AgeReport:
     mae_by_race: dict[str, float]
     count_by_gender: dict[str, int]
     count_by_race: dict[str, int]
+    # By the true age's range: where the model is weak (children, the old) shows here, not in the mean.
+    mae_by_range: dict[str, float] = field(default_factory=dict)
+    count_by_range: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -35,6 +38,7 @@ class AgeReport:
         for title, errors, counts in (
             ("gender", self.mae_by_gender, self.count_by_gender),
             ("race", self.mae_by_race, self.count_by_race),
+            ("by age", self.mae_by_range, self.count_by_range),
         ):
             lines.append(f"{title:<8}" + "  ".join(f"{k} {v:.2f} (n={counts[k]})" for k, v in errors.items()))
         return "\n".join(lines)
@@ -62,6 +66,9 @@ def age_report(
 
     mae_gender, count_gender = by_group(gender, UTKFACE_GENDERS)
     mae_race, count_race = by_group(race, UTKFACE_RACES)
+    ranges = [age_range(t) for t in true]
+    names = list(dict.fromkeys(age_range(low) for low, _ in AGE_RANGES))
+    mae_range, count_range = by_group(np.array([names.index(r) for r in ranges]), names)
     return AgeReport(
         len(true),
         float(errors.mean()),
@@ -71,4 +78,6 @@ def age_report(
         mae_race,
         count_gender,
         count_race,
+        mae_range,
+        count_range,
     )

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_AGE_MODEL = AGE_MODEL
 
 
-@dataclass
+@dataclass(frozen=True)
 class AnalyzerOptions:
     """How photos are analysed, checked once on construction (a bad value is a FerkitError naming it): the same
     object comes from the CLI flags, a batch job, the service and Python. Each field's OptionSpec is the one

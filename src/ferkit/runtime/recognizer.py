@@ -11,6 +11,7 @@ from ferkit.card import METADATA_KEY, CardHolder, ModelCard
 from ferkit.cpu import kernel_name
 from ferkit.errors import FerkitError
 from ferkit.faces import center_crops, prepare_faces, resize_faces, ten_crops
+from ferkit.labels import canonical
 from ferkit.runtime.session import open_session
 
 
@@ -32,7 +33,9 @@ class EmotionRecognizer(CardHolder):
             raise FerkitError(f"{path}: not a loadable ONNX model ({error})") from None
         self.path = path
         self.card = ModelCard.from_json(card_json, str(path))
-        self.classes: tuple[str, ...] = self.card.classes
+        # One vocabulary for every model: FER+'s files say happiness, sadness and anger, and answer happy, sad
+        # and angry like the others, so switching models keeps the CSV columns and JSON keys.
+        self.classes: tuple[str, ...] = tuple(canonical(name) for name in self.card.classes)
         self.input_name = self.session.get_inputs()[0].name
         self.temperature = self.card.temperature if calibrated else 1.0
 

@@ -94,7 +94,15 @@ class FaceRow(Base):
     analysis: Mapped[Analysis] = relationship(back_populates="faces")
 
 
-def make_engine(url: str) -> Engine:
+# A database that is reachable but stuck (a lock held, a runaway query) must cost a request seconds, not minutes:
+# the server cancels a statement after STATEMENT_SECONDS, a new connection gives up after CONNECT_SECONDS, and a
+# request waits at most POOL_SECONDS for a free connection; each surfaces as the service's JSON 503.
+STATEMENT_SECONDS = 15.0
+CONNECT_SECONDS = 5
+POOL_SECONDS = 10.0
+
+
+def make_engine(url: str, statement_seconds: float = STATEMENT_SECONDS) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
@@ -106,7 +114,16 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    milliseconds = round(statement_seconds * 1000)
+    timeouts = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=POOL_SECONDS,
+        connect_args={"connect_timeout": CONNECT_SECONDS, "options": timeouts},
+    )
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -29,8 +29,26 @@ class AnalysisOut(BaseModel):
     faces: list[FaceOut]
 
 
+class AnalysisSummary(BaseModel):
+    """A listing's entry: what an analysis found, counted, whatever the number of faces; its faces are at `url`."""
+
+    id: str
+    created_at: AwareDatetime
+    file_name: str
+    width: int
+    height: int
+    detector: str
+    model_version: str
+    threshold: float
+    url: str
+    image_url: str
+    face_count: int
+    emotions: dict[str, int]  # faces per emotion label ("unlabelled": under the threshold)
+    top_emotion: str | None  # the label of the most faces (None without a labelled face)
+
+
 class AnalysisPage(BaseModel):
-    items: list[AnalysisOut]
+    items: list[AnalysisSummary]
     total: int
     page: int
     per_page: int

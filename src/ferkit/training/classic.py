@@ -11,15 +11,14 @@ from ferkit.config import Config
 from ferkit.data import load_store
 from ferkit.errors import ConfigError
 from ferkit.evaluation.classic import MODEL_FILE, HogSvmPredictor, hog_features
+from ferkit.training.result import RunResult
 
 CLASSIC_MODELS = ("hog_svm",)
 SVM_C = (0.001, 0.01, 0.1)  # regularisation strengths tried; the validation split picks one
 
 
-def train_classic(config: Config, run_dir: Path, final_report: bool = True):
+def train_classic(config: Config, run_dir: Path, final_report: bool = True) -> RunResult:
     from sklearn.svm import LinearSVC
-
-    from ferkit.training.trainer import RunResult
 
     store = load_store(config.data.store)
     train_part, val_part = (_labelled(store, *config.data.train_splits), _labelled(store, config.data.val_split))

@@ -11,7 +11,7 @@ import csv
 import os
 import random
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -31,22 +31,28 @@ from ferkit.training.data import SplitTensors, Teacher, normalisation, split_ten
 from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
 from ferkit.training.optim import create_optimizer, create_schedule, current_lr
 from ferkit.training.predict import normalise, predict_probabilities
+from ferkit.training.result import RunResult
 
-METRIC_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "val_mae", "lr", "seconds"]
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch's figures: a row of metrics.csv (its columns are these fields, in this order) and a log line."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    val_mae: float | None  # age models only
+    lr: float
+    seconds: float
+
+    def csv_row(self) -> list[str]:
+        values = [getattr(self, name) for name in METRIC_COLUMNS[1:]]
+        return [str(self.epoch)] + ["" if value is None else f"{value:.6g}" for value in values]
 
 
-@dataclass
-class RunResult:
-    run_dir: Path
-    best_epoch: int
-    best_score: float  # what selects the best epoch, higher is better: accuracy, or minus the MAE for age models
-    epochs_done: int
-    is_age: bool = False
-
-    def best(self) -> str:
-        if self.is_age:
-            return f"best validation MAE {-self.best_score:.2f} years at epoch {self.best_epoch}"
-        return f"best validation accuracy {self.best_score:.4f} at epoch {self.best_epoch}"
+METRIC_COLUMNS = [item.name for item in fields(EpochRecord)]
 
 
 class Trainer:
@@ -232,27 +238,28 @@ class Trainer:
             lr = current_lr(self.optimizer)
             self.schedule.after_epoch(score)
             self.epoch += 1
-            row = [self.epoch, train_loss, train_acc, val_loss, val_acc, val_mae, lr, time.perf_counter() - started]
+            seconds = time.perf_counter() - started
+            record = EpochRecord(self.epoch, train_loss, train_acc, val_loss, val_acc, val_mae, lr, seconds)
             improved = score > self.best_score
             if improved or not self.select_best:
                 self.best_score, self.best_epoch = score, self.epoch
             if self.rank == 0:
-                self._record_epoch(metrics_path, row, improved)
+                self._record_epoch(metrics_path, record, improved)
             _barrier(self.world_size)
         return RunResult(self.run_dir, self.best_epoch, self.best_score, self.epoch, self.is_age)
 
-    def _record_epoch(self, metrics_path: Path, row: list, improved: bool) -> None:
-        _append_metrics(metrics_path, row)
-        train_loss, train_acc, val_loss, val_acc, val_mae, lr = row[1:7]
+    def _record_epoch(self, metrics_path: Path, record: EpochRecord, improved: bool) -> None:
+        _append_metrics(metrics_path, record)
         state = self.state()
         ckpt.save_checkpoint(state, self.run_dir / "last.pt")
         if improved or not self.select_best:
             ckpt.save_checkpoint(state, self.run_dir / "best.pt")
-        remaining = (self.config.train.epochs - self.epoch) * row[-1]
+        remaining = (self.config.train.epochs - self.epoch) * record.seconds
+        mae = f" MAE {record.val_mae:.2f}" if record.val_mae is not None else ""
         print(
-            f"epoch {self.epoch}/{self.config.train.epochs} train loss {train_loss:.4f} acc {train_acc:.4f} | "
-            f"val loss {val_loss:.4f} acc {val_acc:.4f}{f' MAE {val_mae:.2f}' if val_mae is not None else ''}"
-            f"{' *' if improved else ''} | lr {lr:.2e} | {row[-1]:.0f}s "
+            f"epoch {self.epoch}/{self.config.train.epochs} train loss {record.train_loss:.4f} acc "
+            f"{record.train_acc:.4f} | val loss {record.val_loss:.4f} acc {record.val_acc:.4f}{mae}"
+            f"{' *' if improved else ''} | lr {record.lr:.2e} | {record.seconds:.0f}s "
             f"| ETA {remaining / 3600:.1f} h",
             flush=True,
         )
@@ -294,9 +301,9 @@ def train(
             raise ConfigError("data.store is not set (--set data.store=PATH)")
         run_dir = _new_run_dir(config)
         state = None
-    select_best = True
     if finetune:
-        select_best = _apply_finetune(config)
+        config = finetuned(config)
+    select_best = not finetune  # fine-tuning trains on the validation split: its last epoch is kept
     if not resume and _is_rank_zero():
         config.save(run_dir / "config.yaml")
     trainer = Trainer(config, run_dir, select_best=select_best, progress=progress)
@@ -367,15 +374,17 @@ def native_bf16() -> bool:
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
 
-def _apply_finetune(config: Config) -> bool:
-    """Khaireddin & Chen's last stage: Training + PublicTest together, cosine annealing at a small LR.
-
-    The validation split is now inside the training data, so no epoch is "best": the last one is kept.
-    """
-    if config.data.val_split not in config.data.train_splits:
-        config.data.train_splits = [*config.data.train_splits, config.data.val_split]
-    config.schedule.name = "cosine"
-    return False
+def finetuned(config: Config) -> Config:
+    """Khaireddin & Chen's last stage, as a new config: Training + PublicTest together, cosine annealing at a
+    small LR. The validation split is then inside the training data, so no epoch is "best"."""
+    splits = config.data.train_splits
+    if config.data.val_split not in splits:
+        splits = [*splits, config.data.val_split]
+    return replace(
+        config,
+        data=replace(config.data, train_splits=splits),
+        schedule=replace(config.schedule, name="cosine"),
+    )
 
 
 def _new_run_dir(config: Config) -> Path:
@@ -424,13 +433,13 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def _append_metrics(path: Path, row: list) -> None:
+def _append_metrics(path: Path, record: EpochRecord) -> None:
     new = not path.exists()
     with open(path, "a", newline="") as handle:
         writer = csv.writer(handle)
         if new:
             writer.writerow(METRIC_COLUMNS)
-        writer.writerow([row[0]] + ["" if v is None else f"{v:.6g}" for v in row[1:]])
+        writer.writerow(record.csv_row())
 
 
 def _truncate_metrics(path: Path, epochs_kept: int) -> None:

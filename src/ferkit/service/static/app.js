@@ -113,10 +113,18 @@ async function loadHistory() {
   const items = page.items.map((analysis) => {
     const thumbnail = element("img", { attributes: { alt: "" } });
     imageUrl(analysis.image_url).then((url) => { historyUrls.push(url); thumbnail.src = url; }, () => {});
-    const emotions = analysis.faces.map((f) => EMOJI[f.emotion] || "·").join(" ");
+    // The listing counts faces per emotion; the faces themselves come from the analysis's own URL on a click.
+    const emotions = Object.entries(analysis.emotions)
+      .map(([emotion, count]) => `${EMOJI[emotion] || "·"}${count > 1 ? "×" + count : ""}`).join(" ");
     const text = element("span", { text: analysis.file_name }, [element("br"), element("small", { text: emotions })]);
     const item = element("li", { attributes: { tabindex: "0" } }, [thumbnail, text]);
-    item.addEventListener("click", () => show(analysis));
+    item.addEventListener("click", async () => {
+      try {
+        await show(await (await request(analysis.url)).json());
+      } catch (error) {
+        setStatus(error.message, true);
+      }
+    });
     return item;
   });
   $("history").replaceChildren(...items);
