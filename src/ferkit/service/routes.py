@@ -160,16 +160,8 @@ def _emotion_counts(db: Session, analysis_ids: list[int]) -> dict[int, dict[str,
 def _summary(row: Analysis, emotions: dict[str, int]) -> AnalysisSummary:
     labelled = {label: count for label, count in emotions.items() if label != UNLABELLED}
     return AnalysisSummary(
-        id=row.public_id,
-        created_at=row.created_at,
-        file_name=row.file_name,
-        width=row.width,
-        height=row.height,
-        detector=row.detector,
-        model_version=row.model_version,
-        threshold=row.threshold,
+        **_described(row),
         url=f"/api/v1/analyses/{row.public_id}",
-        image_url=f"/api/v1/analyses/{row.public_id}/image",
         face_count=sum(emotions.values()),
         emotions=emotions,
         top_emotion=max(labelled, key=lambda label: (labelled[label], label)) if labelled else None,
@@ -283,16 +275,19 @@ def _face_result(row: FaceRow) -> FaceResult:
 
 def _out(row: Analysis) -> AnalysisOut:
     image = ImageResult(row.file_name, row.width, row.height, row.threshold, [_face_result(f) for f in row.faces])
-    return AnalysisOut(
-        id=row.public_id,
-        created_at=row.created_at,
-        file_name=row.file_name,
-        sha256=row.sha256,
-        width=row.width,
-        height=row.height,
-        detector=row.detector,
-        model_version=row.model_version,
-        threshold=row.threshold,
-        image_url=f"/api/v1/analyses/{row.public_id}/image",
-        faces=image.to_dict()["faces"],
-    )
+    return AnalysisOut(**_described(row), sha256=row.sha256, faces=image.to_dict()["faces"])
+
+
+def _described(row: Analysis) -> dict[str, Any]:
+    """What an analysis's full answer and its listing entry both say of it."""
+    return {
+        "id": row.public_id,
+        "created_at": row.created_at,
+        "file_name": row.file_name,
+        "width": row.width,
+        "height": row.height,
+        "detector": row.detector,
+        "model_version": row.model_version,
+        "threshold": row.threshold,
+        "image_url": f"/api/v1/analyses/{row.public_id}/image",
+    }
