@@ -81,6 +81,12 @@ def free_port() -> int:
 
 def serve_in_thread(settings):
     """The app under uvicorn on a loopback port, in a thread; yields its base URL."""
+    for url, _app in serve_app_in_thread(settings):
+        yield url
+
+
+def serve_app_in_thread(settings):
+    """As serve_in_thread, yielding the base URL and the app (whose state a test may watch)."""
     import threading
     import time
 
@@ -96,7 +102,7 @@ def serve_in_thread(settings):
     while not server.started and time.time() < deadline:
         time.sleep(0.05)
     assert server.started, "the service did not start"
-    yield f"http://127.0.0.1:{port}"
+    yield f"http://127.0.0.1:{port}", server.config.app
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -135,9 +141,19 @@ def strict_server(tmp_path):
         api_key=None,
         cors_origins=[],
         header_seconds=1.0,
-        body_seconds=2.0,
+        body_seconds=4.0,
         max_connections=100,
         max_receiving_bytes=3 << 20,
     )
     for url in serve_in_thread(settings):
         yield url, int(url.rsplit(":", 1)[1])
+
+
+@pytest.fixture
+def line_server(tmp_path):
+    """A live server with one analyzer and a line of 60: room to fill the line past anyio's 40 threads."""
+    from ferkit.service.settings import Settings
+
+    yield from serve_app_in_thread(
+        Settings(db_url=f"sqlite:///{tmp_path / 'line.db'}", api_key=None, cors_origins=[], workers=1, max_waiting=60)
+    )

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -36,6 +37,7 @@ from ferkit.service.settings import Settings
 from ferkit.service.uploads import UploadError
 
 log = logging.getLogger("ferkit.service")
+READ_THREADS = 32
 DATABASE_RETRY_SECONDS = 5
 READINESS_TIMEOUT_SECONDS = 3.0
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
@@ -60,6 +62,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         # The readiness probe's own thread: it never queues behind uploads in the shared thread pool.
         app.state.probe_executor = ThreadPoolExecutor(1, thread_name_prefix="ferkit-probe")
+        # Every upload the line admits holds a thread while it waits; room for all of them and READ_THREADS
+        # more, so reads never wait behind uploads (with anyio's 40, 82 waiting uploads stalled a listing 46 s).
+        threads = settings.workers + settings.max_waiting + READ_THREADS
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         app.state.probe_executor.shutdown(wait=False)
         engine.dispose()
