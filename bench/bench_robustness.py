@@ -4,7 +4,8 @@ clean faces through the same path (the runtime's: each crop equalised and resize
 
     python bench/bench_robustness.py --store stores/fer2013.npz [--model fer2013-int8 ...] [--plot robustness.png]
 
-Nothing here selects or tunes a model: it says which shifts cost most, to decide what to train for.
+Nothing here tunes a model: it says which shifts cost most, to decide what to train for (choose among
+candidates with --split PublicTest; PrivateTest is for the report).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from ferkit.cpu import cpu_line
 from ferkit.data import load_store
+from ferkit.labels import canonical, restrict_probabilities
 from ferkit.runtime.shipped import load_emotion_model
 
 Shift = Callable[[np.ndarray], np.ndarray]
@@ -58,8 +60,11 @@ SHIFTS: dict[str, Shift] = {
 }
 
 
-def accuracy(model, faces: np.ndarray, labels: np.ndarray) -> float:
+def accuracy(model, faces: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> float:
+    """Read in the store's classes: a FER+ model on FER2013's faces answers among FER2013's seven."""
     probabilities = np.concatenate([model.predict_faces(list(faces[i : i + 512])) for i in range(0, len(faces), 512)])
+    if tuple(map(canonical, model.classes)) != tuple(map(canonical, classes)):
+        probabilities = restrict_probabilities(probabilities, tuple(model.classes), classes)
     return float((probabilities.argmax(1) == labels).mean())
 
 
@@ -71,22 +76,25 @@ def main() -> None:
     )
     parser.add_argument("--split", default="PrivateTest")
     parser.add_argument("--plot", type=Path, help="write a bar chart of each shift's accuracy drop")
+    parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: one per core)")
     args = parser.parse_args()
     print(cpu_line())
-    part = load_store(args.store).split(args.split)
+    store = load_store(args.store)
+    classes = tuple(store.classes)
+    part = store.split(args.split)
     part = part.subset(part.labels >= 0)
     faces, labels = part.images, part.labels.astype(int)
     print(f"{args.split}: {len(labels)} faces of {args.store}")
     drops: dict[str, dict[str, float]] = {}
     for name in args.model or [None]:
-        model = load_emotion_model(name)
+        model = load_emotion_model(name, threads=args.threads)
         started = time.perf_counter()
-        clean = accuracy(model, faces, labels)
+        clean = accuracy(model, faces, labels, classes)
         label = name or "default"
         print(f"\n{label}: clean {clean:.4f}")
         drops[label] = {}
         for shift, apply in SHIFTS.items():
-            shifted = accuracy(model, np.stack([apply(face) for face in faces]), labels)
+            shifted = accuracy(model, np.stack([apply(face) for face in faces]), labels, classes)
             drops[label][shift] = clean - shifted
             print(f"  {shift:<28} {shifted:.4f}  drop {100 * (clean - shifted):5.1f} points")
         print(f"  ({time.perf_counter() - started:.0f} s)")

@@ -54,3 +54,26 @@ def test_models_command_lists_architectures_and_shipped_models(capsys):
     for name in shipped_emotion_models():
         assert f"\n  {name} " in out
     assert "FER2013 PrivateTest" in out and "balanced" in out
+
+
+@pytest.mark.parametrize("name", ["resnet18_v2_quarter", "resnet18_v2_half"])
+def test_mixed_heads_train_side_by_side_and_answer_as_one(name):
+    """Two heads: training sees both heads' logits; evaluation sees the log of their mixed probabilities."""
+    spec = get_spec(name)
+    model = create_model(name, num_classes=8, head_mix=[0.25, 0.75])
+    images = torch.randn(3, 1, spec.input_size, spec.input_size)
+    assert model(images).shape == (3, 16)
+    features = []
+    model.fc.register_forward_hook(lambda module, inputs, output: features.append(inputs[0]))
+    with torch.no_grad():
+        answer = model.eval()(images)
+        logits = torch.nn.functional.linear(features[-1], model.fc.weight, model.fc.bias)
+    heads = logits.view(3, 2, 8).softmax(dim=2)
+    assert answer.shape == (3, 8)
+    assert torch.allclose(answer.exp(), 0.25 * heads[:, 0] + 0.75 * heads[:, 1], atol=1e-6)
+
+
+@pytest.mark.parametrize("mix", [[1.0], [0.6, 0.6], [-0.5, 1.5]])
+def test_a_head_mix_must_be_weights(mix):
+    with pytest.raises(ValueError, match="head mix"):
+        create_model("resnet18_v2_quarter", num_classes=8, head_mix=mix)

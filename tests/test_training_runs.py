@@ -528,3 +528,66 @@ def test_reequalize_reaches_the_training_loop(tiny_store, tmp_path):
     again = load_checkpoint(tmp_path / "again" / "last.pt")["model"]
     assert any(not torch.equal(plain[key], again[key]) for key in plain)
     assert Config.load(tmp_path / "again" / "config.yaml").augment.reequalize == 1.0
+
+
+def test_a_teacher_with_a_head_of_its_own(tmp_path):
+    """data.teacher_head: the labels and the teacher each teach a head; a one-head checkpoint starts both heads;
+    the checkpoint and its ONNX export answer with the heads' mix."""
+    import numpy as np
+
+    from ferkit.data import load_store
+    from ferkit.evaluation.teacher import read_teacher_targets
+    from ferkit.export.onnx import export_onnx
+    from ferkit.runtime.recognizer import EmotionRecognizer
+    from ferkit.training.data import Teacher, split_tensors
+    from ferkit.training.predict import CheckpointPredictor
+
+    pytest.importorskip("onnxruntime", reason="the teacher runs as ONNX")
+    tiny_store = make_tiny_store(tmp_path / "store", counts=(40, 4, 4))
+    assert main(["teacher", "fer2013-int8", "--store", str(tiny_store), "--out", str(tmp_path / "t.npz")]) == 0
+    store = load_store(tiny_store)
+    soft = read_teacher_targets(tmp_path / "t.npz", store)
+    plain = split_tensors(store, ["Training"], "majority", 48)
+    own = split_tensors(store, ["Training"], "majority", 48, teacher=Teacher(soft, 0.3, own_head=True))
+    assert torch.equal(own.targets[:, :7], plain.targets)
+    assert torch.allclose(own.targets[:, 7:], torch.from_numpy(soft[store.split_mask("Training")]), atol=1e-6)
+
+    base = [
+        "model.name=resnet18_v2_quarter",
+        "train.batch_size=32",
+        "train.threads=1",
+        f"data.store={tiny_store}",
+        "train.epochs=1",
+        f"train.out_dir={tmp_path}",
+    ]
+    train(Config.load(None, [*base, "train.name=one"]), progress=False, final_report=False)
+    one = load_checkpoint(tmp_path / "one" / "last.pt")["model"]
+    two_heads = [f"data.teacher={tmp_path / 't.npz'}", "data.teacher_weight=0.3", "data.teacher_head=true"]
+    config = Config.load(None, [*base, *two_heads, "train.name=two", f"model.init={tmp_path / 'one' / 'last.pt'}"])
+    # Before any step, both heads are the one head: a zero-epoch view of the starting point.
+    from ferkit.training.trainer import Trainer, _start_from
+
+    start = Trainer(config, tmp_path / "start", progress=False)
+    _start_from(start, load_checkpoint(tmp_path / "one" / "last.pt"))
+    assert torch.equal(start.model.fc.weight, one["fc.weight"].repeat(2, 1))
+    assert torch.equal(start.model.fc.bias, one["fc.bias"].repeat(2))
+
+    train(config, progress=False, final_report=False)
+    checkpoint = tmp_path / "two" / "best.pt"
+    model, card = model_from_checkpoint(load_checkpoint(checkpoint))
+    assert card.extra["model_kwargs"]["head_mix"] == pytest.approx([0.7, 0.3]) and model.fc.weight.shape[0] == 14
+    faces = store.images
+    answers = CheckpointPredictor(checkpoint).predict_prepared(faces, False)
+    assert answers.shape == (len(faces), 7) and np.allclose(answers.sum(1), 1, atol=1e-5)
+    exported = EmotionRecognizer(export_onnx(checkpoint, tmp_path / "two.onnx")).predict_prepared(faces, False)
+    assert np.abs(exported - answers).max() <= 1e-4
+
+    # The mix is chosen after training: the labels' head alone is another answer, recorded in the card.
+    assert main(["export", str(checkpoint), "--out", str(tmp_path / "labels.onnx"), "--teacher-share", "0"]) == 0
+    labels_head = EmotionRecognizer(tmp_path / "labels.onnx")
+    assert labels_head.card.extra["head_mix"] == [1.0, 0.0]
+    assert np.abs(labels_head.predict_prepared(faces, False) - answers).max() > 1e-3
+    assert (
+        main(["export", str(tmp_path / "one" / "last.pt"), "--out", str(tmp_path / "x.onnx"), "--teacher-share", "0.5"])
+        == 2
+    )

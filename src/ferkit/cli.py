@@ -226,10 +226,12 @@ def cmd_export(args) -> int:
 
         # Quantise exactly what the fp16-weight export ships, so the two files differ only by int8.
         with tempfile.TemporaryDirectory() as folder:
-            half = export_onnx(args.checkpoint, Path(folder) / "fp16.onnx", fp16_weights=True)
+            half = export_onnx(
+                args.checkpoint, Path(folder) / "fp16.onnx", fp16_weights=True, teacher_share=args.teacher_share
+            )
             out = quantize_int8(half, args.out, args.store, count=args.calibration_count)
     else:
-        out = export_onnx(args.checkpoint, args.out, fp16_weights=args.fp16_weights)
+        out = export_onnx(args.checkpoint, args.out, fp16_weights=args.fp16_weights, teacher_share=args.teacher_share)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.store:
         _record_metrics(out, args.store)
@@ -672,6 +674,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--int8", action="store_true", help="static int8 quantisation, calibrated on --store's Training faces"
     )
     export.add_argument("--calibration-count", type=int, default=512, help="Training faces that calibrate --int8")
+    export.add_argument(
+        "--teacher-share",
+        type=float,
+        help="two-head runs (data.teacher_head): the teacher head's share of the answer, 0..1 "
+        "(default: data.teacher_weight; scripts/head_mix.py measures each share on PublicTest)",
+    )
     export.add_argument(
         "--store", help="measure the ONNX on this store's PublicTest and PrivateTest and record it inside"
     )

@@ -30,6 +30,9 @@ class DataConfig:
     teacher: str = ""
     teacher_weight: float = 0.5
     teacher_temperature: float = 1.0
+    # True: the teacher teaches a head of its own instead of blending into each label target, and the network
+    # answers with the two heads' probabilities mixed, teacher_weight to the teacher's (models.layers.MixedHeads).
+    teacher_head: bool = False
 
 
 @dataclass

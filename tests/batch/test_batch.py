@@ -120,6 +120,10 @@ def test_rerun_by_another_spelling_of_the_same_paths_adds_nothing(inputs, tmp_pa
     second = run_batch(str(inputs / "obama*.jpg"), out, progress=False)
     assert (first.processed, second.skipped, second.processed) == (2, 2, 0)
     assert len(rows(out)) == first.rows and all(Path(row["path"]).is_absolute() for row in rows(out))
+    # A linked folder leads to the same files: skipped too, and named by their real path.
+    (tmp_path / "linked").symlink_to(inputs, target_is_directory=True)
+    third = run_batch(str(tmp_path / "linked" / "obama*.jpg"), out, progress=False)
+    assert (third.skipped, third.processed, len(rows(out))) == (2, 0, first.rows)
 
 
 def test_ray_engine_gives_the_same_rows(local_result, inputs, tmp_path):

@@ -740,3 +740,21 @@ def test_reads_never_wait_behind_a_full_line_of_uploads(line_server, photo_bytes
         sender.join()
     assert listing.status_code == 200 and listed < 1.0
     assert extra.status_code == 503 and refused < 1.0
+
+
+def test_faces_beyond_the_cap_are_counted_and_kept_with_the_analysis(make_client, photo_bytes):
+    """FERKIT_MAX_FACES: the largest faces are classified; the answer, the stored analysis and its listing
+    entry say how many more were found."""
+    import cv2
+    import numpy as np
+
+    face = cv2.imdecode(np.frombuffer(photo_bytes, np.uint8), cv2.IMREAD_COLOR)
+    crowd = cv2.imencode(".jpg", np.tile(cv2.resize(face, (320, 240)), (2, 2, 1)))[1].tobytes()
+    everything = upload(make_client(), crowd).json()
+    assert everything["faces_dropped"] == 0 and len(everything["faces"]) >= 6
+    client = make_client(max_faces=3)
+    capped = upload(client, crowd).json()
+    assert len(capped["faces"]) == 3 and capped["faces_dropped"] == len(everything["faces"]) - 3
+    assert client.get(f"/api/v1/analyses/{capped['id']}").json()["faces_dropped"] == capped["faces_dropped"]
+    entry = client.get("/api/v1/analyses").json()["items"][0]
+    assert (entry["face_count"], entry["faces_dropped"]) == (3, capped["faces_dropped"])

@@ -13,8 +13,8 @@ MEDIA_SUFFIXES = IMAGE_SUFFIXES | VIDEO_SUFFIXES
 
 
 def list_inputs(source: str, path_column: str = "path") -> list[str]:
-    """Every input path, absolute (so a rerun that names the same files another way skips them), in a stable
-    order, without duplicates."""
+    """Every input path, absolute with links resolved (so a rerun that names the same files another way, through a
+    relative path or a linked folder, skips them), in a stable order, without duplicates."""
     path = Path(source)
     if path.is_dir():
         found = [str(p) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES]
@@ -28,7 +28,7 @@ def list_inputs(source: str, path_column: str = "path") -> list[str]:
         found = sorted(glob.glob(source, recursive=True))
         if not found:
             raise FerkitError(f"{source}: no such folder, file list, Parquet file or matching pattern")
-    return list(dict.fromkeys(os.path.abspath(item) for item in found))
+    return list(dict.fromkeys(os.path.realpath(item) for item in found))
 
 
 def _parquet_paths(path: Path, column: str) -> list[str]:

@@ -14,7 +14,7 @@ import torch
 from ferkit import __version__
 from ferkit.atomic import atomic_write
 from ferkit.card import METADATA_KEY, ModelCard
-from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint
+from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint, with_teacher_share
 
 INPUT_NAME, OUTPUT_NAME = "pixels", "probabilities"
 
@@ -28,10 +28,22 @@ class WithPreprocessing(torch.nn.Module):
         return torch.softmax(self.model((pixels / 255.0 - self.mean) / self.std), dim=1)
 
 
-def export_onnx(checkpoint_path: str | Path, out: str | Path, *, fp16_weights: bool = False, opset: int = 17) -> Path:
+def export_onnx(
+    checkpoint_path: str | Path,
+    out: str | Path,
+    *,
+    fp16_weights: bool = False,
+    opset: int = 17,
+    teacher_share: float | None = None,
+) -> Path:
+    """A checkpoint as a self-describing ONNX file; a two-head checkpoint (data.teacher_head) answers with its
+    heads mixed as trained, or with `teacher_share` of the answer from the teacher's head."""
     import onnx
 
-    model, card = model_from_checkpoint(load_checkpoint(checkpoint_path))
+    checkpoint = load_checkpoint(checkpoint_path)
+    if teacher_share is not None:
+        checkpoint = with_teacher_share(checkpoint, teacher_share, str(checkpoint_path))
+    model, card = model_from_checkpoint(checkpoint)
     preprocessing = card.preprocessing
     wrapped = WithPreprocessing(model, preprocessing.mean, preprocessing.std).eval()
     example = torch.zeros(1, 1, preprocessing.input_size, preprocessing.input_size)
@@ -59,9 +71,14 @@ def export_onnx(checkpoint_path: str | Path, out: str | Path, *, fp16_weights: b
         weights="fp16" if fp16_weights else "fp32",
         metrics={},
         calibration={},
-        extra={"ferkit_version": __version__, "input": INPUT_NAME, "output": OUTPUT_NAME},
+        extra={"ferkit_version": __version__, "input": INPUT_NAME, "output": OUTPUT_NAME} | _head_mix(card),
     )
     return save_with_card(proto, onnx_card, out)
+
+
+def _head_mix(card) -> dict:
+    mix = card.extra.get("model_kwargs", {}).get("head_mix")
+    return {"head_mix": list(mix)} if mix else {}
 
 
 def store_weights_as_fp16(proto) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -36,3 +37,34 @@ def init_weights(model: nn.Module) -> nn.Module:
             nn.init.normal_(module.weight, 0, 0.01)
             nn.init.zeros_(module.bias)
     return model
+
+
+class MixedHeads(nn.Linear):
+    """Several classifier heads over the same features, one per teacher (e.g. FER+'s votes and a FER2013 teacher).
+
+    Training sees every head's logits side by side (heads x classes columns), so each head gets its own loss;
+    evaluation and export see one answer, the log of the heads' probabilities mixed by `mix`, so every consumer
+    (validation, ONNX, the runtime's temperature) reads an ordinary classifier. It is a Linear with the heads'
+    rows stacked, so a one-head checkpoint's `fc` starts every head (training/trainer.py).
+    """
+
+    def __init__(self, in_features: int, classes: int, mix: tuple[float, ...]):
+        if len(mix) < 2 or abs(sum(mix) - 1) > 1e-6 or min(mix) < 0:
+            raise ValueError(f"head mix {mix}: two or more non-negative weights summing to 1")
+        super().__init__(in_features, classes * len(mix))
+        self.classes = classes
+        self.register_buffer("mix", torch.tensor(mix, dtype=torch.float32).view(1, -1, 1), persistent=False)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        logits = super().forward(features)
+        if self.training:
+            return logits
+        probabilities = torch.softmax(logits.view(logits.shape[0], -1, self.classes), dim=2)
+        return torch.log((probabilities * self.mix).sum(dim=1).clamp_min(1e-12))
+
+
+def classifier_head(in_features: int, classes: int, head_mix: tuple[float, ...] | None = None) -> nn.Linear:
+    """A plain Linear head, or MixedHeads when a mix of several heads is asked for."""
+    if head_mix is None:
+        return nn.Linear(in_features, classes)
+    return MixedHeads(in_features, classes, tuple(head_mix))

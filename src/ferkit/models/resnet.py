@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ferkit.models.layers import init_weights
+from ferkit.models.layers import classifier_head, init_weights
 from ferkit.models.registry import register_model
 
 
@@ -30,7 +30,14 @@ class PreActBlock(nn.Module):
 
 
 class PreActResNet(nn.Module):
-    def __init__(self, depths, num_classes: int, widths=(64, 128, 256, 512), dropout: float = 0.0):
+    def __init__(
+        self,
+        depths,
+        num_classes: int,
+        widths=(64, 128, 256, 512),
+        dropout: float = 0.0,
+        head_mix: tuple[float, ...] | None = None,
+    ):
         super().__init__()
         # A 3x3 stride-1 stem: a 48x48 face cannot afford ImageNet's 7x7/2 + max-pool.
         self.stem = nn.Conv2d(1, widths[0], 3, 1, 1, bias=False)
@@ -43,7 +50,7 @@ class PreActResNet(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.bn = nn.BatchNorm2d(channels)
         self.dropout = nn.Dropout(dropout)
-        self.fc = nn.Linear(channels, num_classes)
+        self.fc = classifier_head(channels, num_classes, head_mix)
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -57,8 +64,8 @@ def resnet34_v2(num_classes: int = 7, dropout: float = 0.2) -> nn.Module:
 
 
 @register_model(input_size=44, description="Pre-activation ResNet18 at half width: a fast residual baseline")
-def resnet18_v2_half(num_classes: int = 7, dropout: float = 0.2) -> nn.Module:
-    return PreActResNet([2, 2, 2, 2], num_classes, widths=(32, 64, 128, 256), dropout=dropout)
+def resnet18_v2_half(num_classes: int = 7, dropout: float = 0.2, head_mix=None) -> nn.Module:
+    return PreActResNet([2, 2, 2, 2], num_classes, widths=(32, 64, 128, 256), dropout=dropout, head_mix=head_mix)
 
 
 @register_model(
@@ -66,5 +73,5 @@ def resnet18_v2_half(num_classes: int = 7, dropout: float = 0.2) -> nn.Module:
     description="Pre-activation ResNet18 at quarter width: a quarter of the half width's multiply-adds, for CPUs "
     "without VNNI",
 )
-def resnet18_v2_quarter(num_classes: int = 7, dropout: float = 0.1) -> nn.Module:
-    return PreActResNet([2, 2, 2, 2], num_classes, widths=(16, 32, 64, 128), dropout=dropout)
+def resnet18_v2_quarter(num_classes: int = 7, dropout: float = 0.1, head_mix=None) -> nn.Module:
+    return PreActResNet([2, 2, 2, 2], num_classes, widths=(16, 32, 64, 128), dropout=dropout, head_mix=head_mix)

@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_waiting=settings.max_waiting,
             max_waiting_bytes=settings.max_waiting_bytes,
             wait_seconds=settings.wait_seconds,
+            max_faces=settings.max_faces,
             preload=settings.preload,
         )
         # The readiness probe's own thread: it never queues behind uploads in the shared thread pool.

@@ -67,6 +67,8 @@ class Analysis(Base):
     detector: Mapped[str] = mapped_column(String(32))
     model_version: Mapped[str] = mapped_column(String(128))
     threshold: Mapped[float] = mapped_column(Float)
+    # Faces found beyond the analyzer's cap (AnalyzerOptions.max_faces), each smaller than every face kept.
+    faces_dropped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The upload (to draw the annotated view) and that view once drawn: megabytes each, so they are loaded
     # only by the one request that serves the image, never by a listing (raiseload makes a slip an error).
     image: Mapped[bytes] = deferred(mapped_column(LargeBinary), raiseload=True)

@@ -36,6 +36,7 @@ class AnalyzerPool:
         max_waiting: int = 64,
         max_waiting_bytes: int = 256 << 20,
         wait_seconds: float = 30.0,
+        max_faces: int = AnalyzerOptions.max_faces,
         preload: tuple[str, ...] = (DEFAULT_DETECTOR,),
     ):
         self.recognizer = load_emotion_model(emotion_model_path(model), threads=1)
@@ -45,6 +46,7 @@ class AnalyzerPool:
         self.max_waiting = max_waiting
         self.max_waiting_bytes = max_waiting_bytes
         self.wait_seconds = wait_seconds
+        self.max_faces = max_faces
         self._slots = threading.BoundedSemaphore(workers)
         self._count_lock = threading.Lock()
         self._queued = 0  # requests admitted: waiting for a slot or holding one
@@ -63,7 +65,7 @@ class AnalyzerPool:
             if detector not in self._analyzers:
                 pool: queue.SimpleQueue[Analyzer] = queue.SimpleQueue()
                 for _ in range(self.workers):
-                    options = AnalyzerOptions(detector=detector, threads=1)
+                    options = AnalyzerOptions(detector=detector, threads=1, max_faces=self.max_faces)
                     pool.put(Analyzer(options, recognizer=self.recognizer, age_estimator=self.age_estimator))
                 self._analyzers[detector] = pool
             return self._analyzers[detector]

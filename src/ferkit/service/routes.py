@@ -105,6 +105,7 @@ def create_analysis(
         detector=detector,
         model_version=pool.model_version,
         threshold=threshold,
+        faces_dropped=result.faces_dropped,
         image=upload.data,
         idempotency_key=idempotency_key,
         faces=[_face_row(face) for face in result.faces],
@@ -289,5 +290,6 @@ def _described(row: Analysis) -> dict[str, Any]:
         "detector": row.detector,
         "model_version": row.model_version,
         "threshold": row.threshold,
+        "faces_dropped": row.faces_dropped,
         "image_url": f"/api/v1/analyses/{row.public_id}/image",
     }

@@ -25,6 +25,7 @@ class AnalysisOut(BaseModel):
     detector: str
     model_version: str
     threshold: float
+    faces_dropped: int  # faces found beyond the cap on faces per photo (the smallest), neither classified nor kept
     image_url: str
     faces: list[FaceOut]
 
@@ -40,6 +41,7 @@ class AnalysisSummary(BaseModel):
     detector: str
     model_version: str
     threshold: float
+    faces_dropped: int
     url: str
     image_url: str
     face_count: int

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ferkit.errors import FerkitError
+from ferkit.runtime.analyzer import AnalyzerOptions
 from ferkit.runtime.detectors import DEFAULT_DETECTOR
 
 # Room for the multipart framing and the small form fields around the file itself.
@@ -72,6 +73,9 @@ class Settings:
     body_seconds: float = field(default_factory=lambda: float(_env_int("FERKIT_BODY_SECONDS", 60)))
     max_connections: int = field(default_factory=lambda: _env_int("FERKIT_MAX_CONNECTIONS", 512))
     max_receiving_bytes: int = field(default_factory=lambda: _env_int("FERKIT_MAX_RECEIVING_BYTES", 256 << 20))
+    # Faces classified per photo, the largest; the answer counts the rest (a photo tiled with 1,764 faces held a
+    # worker 125 s before this cap).
+    max_faces: int = field(default_factory=lambda: _env_int("FERKIT_MAX_FACES", AnalyzerOptions.max_faces))
     preload: tuple[str, ...] = (DEFAULT_DETECTOR,)  # detectors loaded at start; the others on first use
     model: str | None = field(default_factory=lambda: os.environ.get("FERKIT_MODEL") or None)
     access_log: bool = field(default_factory=lambda: os.environ.get("FERKIT_ACCESS_LOG", "") in ("1", "true", "yes"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -53,3 +54,16 @@ def model_from_checkpoint(checkpoint: dict) -> tuple[torch.nn.Module, ModelCard]
     model = create_model(card.arch, num_classes=len(card.classes), **card.extra.get("model_kwargs", {}))
     model.load_state_dict(checkpoint["model"])
     return model.eval(), card
+
+
+def with_teacher_share(checkpoint: dict, share: float, where: str = "checkpoint") -> dict:
+    """The checkpoint of a two-head network (data.teacher_head) answering with `share` of its answer from the
+    teacher's head: the mix is chosen after training (scripts/head_mix.py), the weights stay as they are."""
+    card = ModelCard.from_dict(checkpoint["meta"], where)
+    kwargs = card.extra.get("model_kwargs", {})
+    if not kwargs.get("head_mix"):
+        raise FerkitError(f"{where}: one head only; a teacher's share needs a run with data.teacher_head")
+    if not 0 <= share <= 1:
+        raise FerkitError(f"teacher share {share}: a share between 0 and 1")
+    extra = {**card.extra, "model_kwargs": {**kwargs, "head_mix": [1 - share, share]}}
+    return {**checkpoint, "meta": replace(card, extra=extra).to_dict()}

@@ -40,6 +40,7 @@ class Teacher:
     probabilities: np.ndarray  # (N, C) in the store's order
     weight: float = 0.5
     temperature: float = 1.0
+    own_head: bool = False  # targets gain the teacher's columns beside the labels' instead of a blend
 
     def soften(self, probabilities: torch.Tensor) -> torch.Tensor:
         logits = torch.log(probabilities.clamp_min(1e-8)) / self.temperature
@@ -88,7 +89,11 @@ def split_tensors(
         targets = distribution
     if teacher is not None:
         soft = teacher.soften(torch.from_numpy(part.attributes["teacher"].astype(np.float32)))
-        targets = (1 - teacher.weight) * targets + teacher.weight * soft
+        targets = (
+            torch.cat([targets, soft], dim=1)
+            if teacher.own_head
+            else (1 - teacher.weight) * targets + teacher.weight * soft
+        )
     images = torch.from_numpy(resize_faces(part.images, image_size)).unsqueeze(1)
     return SplitTensors(images.contiguous(), labels, targets)
 

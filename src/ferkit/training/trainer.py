@@ -90,6 +90,7 @@ class Trainer:
             extra={"model_kwargs": _model_kwargs(config)},
         )
         self.model = create_model(config.model.name, len(self.classes), **_model_kwargs(config))
+        self.head_mix = _model_kwargs(config).get("head_mix")
         if train_cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if train_cfg.compile else self.model
@@ -152,16 +153,13 @@ class Trainer:
                 images, targets, index = images[shard], targets[shard], index[shard]
             with self._autocast():
                 logits = self.forward(images)
-            if config.data.label_mode == "multitarget":
-                loss = multi_target_loss(logits, targets)
-            else:
-                loss = soft_cross_entropy(logits, targets, self.class_weights, config.train.label_smoothing)
+            loss = self._loss(logits, targets)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             self.schedule.after_batch()
             total_loss += loss.item() * len(index)
-            correct += int((logits.argmax(1) == data.labels[index]).sum())
+            correct += int((logits[:, : len(self.classes)].argmax(1) == data.labels[index]).sum())
             seen += len(index)
             if progress:
                 progress.update(1, f"loss {total_loss / seen:.4f} acc {correct / seen:.4f}")
@@ -170,10 +168,29 @@ class Trainer:
         total_loss, correct, seen = _sum_over_ranks([total_loss, correct, seen], self.world_size)
         return total_loss / seen, correct / seen
 
+    def _loss(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.config.data.label_mode == "multitarget":
+            return multi_target_loss(logits, targets)
+        smoothing, classes = self.config.train.label_smoothing, len(self.classes)
+        if self.head_mix is None:
+            return soft_cross_entropy(logits, targets, self.class_weights, smoothing)
+        # One loss per head (labels' first, then the teacher's), weighted as the heads are mixed in the answer.
+        return sum(
+            weight
+            * soft_cross_entropy(
+                logits[:, start : start + classes], targets[:, start : start + classes], self.class_weights, smoothing
+            )
+            for weight, start in zip(self.head_mix, range(0, logits.shape[1], classes))
+        )
+
     def _targets(self, data: SplitTensors, index: torch.Tensor) -> torch.Tensor:
-        if self.config.data.label_mode == "probability":
-            return sample_targets(data.targets[index], self.generator)
-        return data.targets[index]
+        targets = data.targets[index]
+        if self.config.data.label_mode != "probability":
+            return targets
+        # A label drawn from the votes; a teacher's own columns (if any) stay its probabilities.
+        classes = len(self.classes)
+        drawn = sample_targets(targets[:, :classes], self.generator)
+        return torch.cat([drawn, targets[:, classes:]], dim=1)
 
     def _augment(self, images_uint8: torch.Tensor, targets: torch.Tensor):
         aug = self.config.augment
@@ -332,7 +349,10 @@ def _teacher(config: Config, store) -> Teacher | None:
     from ferkit.evaluation.teacher import read_teacher_targets
 
     return Teacher(
-        read_teacher_targets(config.data.teacher, store), config.data.teacher_weight, config.data.teacher_temperature
+        read_teacher_targets(config.data.teacher, store),
+        config.data.teacher_weight,
+        config.data.teacher_temperature,
+        config.data.teacher_head,
     )
 
 
@@ -349,6 +369,7 @@ def _start_from(trainer: Trainer, source: dict) -> None:
     keep their fresh initialisation."""
     own = trainer.model.state_dict()
     matching = {key: value for key, value in source["model"].items() if key in own and own[key].shape == value.shape}
+    matching |= _heads_from_one(own, source["model"])
     trainer.model.load_state_dict(matching, strict=False)
     fresh = sorted(set(own) - set(matching))
     if fresh:
@@ -357,6 +378,19 @@ def _start_from(trainer: Trainer, source: dict) -> None:
     pixels = ModelCard.from_dict(source["meta"]).preprocessing
     preprocessing = replace(trainer.card.preprocessing, mean=pixels.mean, std=pixels.std)
     trainer.card = replace(trainer.card, preprocessing=preprocessing)
+
+
+def _heads_from_one(own: dict, source: dict) -> dict:
+    """A one-head checkpoint starts every head of a MixedHeads model: its head's rows, repeated."""
+    tiled = {}
+    for key, value in source.items():
+        target = own.get(key)
+        if target is None or target.shape == value.shape or target.dim() != value.dim() or value.dim() == 0:
+            continue
+        copies, remainder = divmod(target.shape[0], value.shape[0])
+        if remainder == 0 and copies > 1 and target.shape[1:] == value.shape[1:]:
+            tiled[key] = value.repeat(copies, *([1] * (value.dim() - 1)))
+    return tiled
 
 
 def _use_bf16(precision: str) -> bool:
@@ -424,7 +458,16 @@ def _barrier(world_size: int) -> None:
 
 
 def _model_kwargs(config: Config) -> dict:
-    return {"dropout": config.model.dropout} if config.model.dropout is not None else {}
+    kwargs: dict = {"dropout": config.model.dropout} if config.model.dropout is not None else {}
+    if config.data.teacher and config.data.teacher_head:
+        kwargs["head_mix"] = head_mix(config)
+    return kwargs
+
+
+def head_mix(config: Config) -> list[float]:
+    """The labels' head and the teacher's, weighted alike in the loss and in the answer."""
+    weight = config.data.teacher_weight
+    return [1 - weight, weight]
 
 
 def _seed_everything(seed: int) -> None:
