@@ -20,9 +20,10 @@ from ferkit.errors import FerkitError
 from ferkit.evaluation.evaluate import images_as_the_model_expects
 from ferkit.evaluation.metrics import classification_report
 from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.views import Views
 
 SPLITS = ("PublicTest", "PrivateTest")
-CROPS = {"centre": False, "ten": True}
+CROPS = {"centre": Views.CENTRE, "ten": Views.TEN}
 
 
 def member_probabilities(paths: list[str], store_path: str) -> tuple[dict, dict]:
@@ -35,8 +36,8 @@ def member_probabilities(paths: list[str], store_path: str) -> tuple[dict, dict]
         labels[split] = part.labels
         for path, member in members.items():
             faces = images_as_the_model_expects(part, member, store_path)
-            for crop, ten_crop in CROPS.items():
-                probabilities[path, split, crop] = member.predict_prepared(faces, ten_crop)
+            for crop, views in CROPS.items():
+                probabilities[path, split, crop] = member.predict_prepared(faces, views)
     return probabilities, labels
 
 

@@ -1,5 +1,5 @@
 """Layers import one way: ground -> data -> models -> evaluation -> training -> export -> runtime -> batch,
-service -> cli. Ground-level modules (labels, errors, config, faces, calibration, ...) import no other layer."""
+service -> cli. Ground-level modules (labels, errors, config, faces, views, calibration, ...) import no other layer."""
 
 import ast
 import subprocess
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ferkit"
-GROUND = ("labels", "errors", "atomic", "progress", "config", "calibration", "cpu", "faces", "card")
+GROUND = ("labels", "errors", "atomic", "progress", "config", "calibration", "cpu", "faces", "views", "card")
 LAYER = {
     **dict.fromkeys(GROUND, 0),
     "data": 1,

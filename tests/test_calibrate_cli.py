@@ -43,17 +43,18 @@ def test_calibrate_records_a_temperature_and_keeps_the_weights(tiny_store, tmp_p
     )
 
 
-@pytest.mark.parametrize("mirror", [True, False])
-def test_the_recorded_ece_is_what_evaluate_measures_as_analyze_runs(mirror, tiny_store, tmp_path):
-    """Fitted and measured on the analyzer's path (runtime path, with or without the mirror average), so
-    `ferkit evaluate --runtime-path [--mirror]` reproduces the recorded figure."""
+@pytest.mark.parametrize("views", ["mirror", "centre"])
+def test_the_recorded_ece_is_what_evaluate_measures_as_analyze_runs(views, tiny_store, tmp_path):
+    """Fitted and measured on the analyzer's path (runtime path, the model's own views or those asked for), so
+    `ferkit evaluate --runtime-path --views V` reproduces the recorded figure."""
     model = tmp_path / "model.onnx"
     shutil.copy(emotion_model_path("fer2013-resnet"), model)
-    assert main(["calibrate", str(model), "--store", str(tiny_store), *([] if mirror else ["--no-mirror"])]) == 0
+    own = [] if views == "mirror" else ["--views", views]  # fer2013-resnet's own views are the mirror's
+    assert main(["calibrate", str(model), "--store", str(tiny_store), *own]) == 0
     record = read_card(model).calibration
-    assert record["path"] == "runtime" and record["mirror"] is mirror
+    assert record["path"] == "runtime" and record["views"] == views
     out = tmp_path / "report.json"
-    options = ["--runtime-path", *(["--mirror"] if mirror else [])]
+    options = ["--runtime-path", "--views", views]
     assert (
         main(
             ["evaluate", str(model), "--store", str(tiny_store), "--split", "PrivateTest", "--json", str(out), *options]

@@ -54,5 +54,5 @@ def test_classic_errors_are_clear(tiny_store, tmp_path, capsys):
 def test_no_ten_crop_for_whole_face_features(tmp_path, tiny_store, capsys):
     args = ["train", "--set", "model.name=hog_svm", "--set", f"data.store={tiny_store}"]
     assert main([*args, "--set", f"train.out_dir={tmp_path}", "--set", "train.name=h"]) == 0
-    assert main(["evaluate", str(tmp_path / "h"), "--store", str(tiny_store), "--ten-crop"]) == 2
-    assert "no ten-crop" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path / "h"), "--store", str(tiny_store), "--views", "ten"]) == 2
+    assert "views ten need crops" in capsys.readouterr().err

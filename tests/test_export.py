@@ -16,6 +16,7 @@ from ferkit.export.onnx import export_onnx, read_card  # noqa: E402
 from ferkit.runtime.recognizer import EmotionRecognizer  # noqa: E402
 from ferkit.training.predict import CheckpointPredictor  # noqa: E402
 from ferkit.training.trainer import train  # noqa: E402
+from ferkit.views import Views  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +50,13 @@ def test_onnx_carries_labels_and_preprocessing(trained):
     assert recognizer.classes == card.classes and recognizer.image_size == 48
 
 
-@pytest.mark.parametrize("ten_crop", [False, True])
-def test_fp32_parity_with_torch(trained, ten_crop):
+@pytest.mark.parametrize("views", list(Views))
+def test_fp32_parity_with_torch(trained, views):
     checkpoint, store, tmp_path = trained
     path = export_onnx(checkpoint, tmp_path / "p.onnx")
     faces = load_store(store).images
-    torch_probs = CheckpointPredictor(checkpoint).predict_prepared(faces, ten_crop)
-    onnx_probs = EmotionRecognizer(path).predict_prepared(faces, ten_crop)
+    torch_probs = CheckpointPredictor(checkpoint).predict_prepared(faces, views)
+    onnx_probs = EmotionRecognizer(path).predict_prepared(faces, views)
     assert np.abs(torch_probs - onnx_probs).max() <= 1e-4
 
 
@@ -100,7 +101,9 @@ def test_export_records_metrics_that_evaluate_reproduces(trained, capsys):
     out = tmp_path / "measured.onnx"
     assert main(["export", str(checkpoint), "--out", str(out), "--store", str(store)]) == 0
     recorded = read_card(out).metrics
-    assert set(recorded) == {"PublicTest", "PublicTest-tencrop", "PrivateTest", "PrivateTest-tencrop"}
+    assert set(recorded) == {
+        f"{split}{views}" for split in ("PublicTest", "PrivateTest") for views in ("", "-tencrop", "-mirror")
+    }
     capsys.readouterr()
     assert (
         main(["evaluate", str(out), "--store", str(store), "--split", "test", "--json", str(tmp_path / "e.json")]) == 0

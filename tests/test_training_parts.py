@@ -9,13 +9,11 @@ torch = pytest.importorskip("torch", reason="training needs the train extra (tor
 
 from ferkit.config import Config, OptimConfig, ScheduleConfig  # noqa: E402
 from ferkit.data.augment import (  # noqa: E402
-    center_crop,
     equalize_some,
     mix_batch,
     random_affine_crop,
     random_degrade,
     random_erase,
-    ten_crop,
 )
 from ferkit.errors import ConfigError  # noqa: E402
 from ferkit.training.losses import multi_target_loss, sample_targets, soft_cross_entropy  # noqa: E402
@@ -115,7 +113,7 @@ def test_affine_crop_shapes_and_identity():
     generator = torch.Generator().manual_seed(0)
     out = random_affine_crop(images, 40, generator, flip=False, rotate=0, zoom=0, shift=False)
     assert out.shape == (8, 1, 40, 40)
-    torch.testing.assert_close(out, center_crop(images, 40), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out, images[..., 4:44, 4:44], atol=1e-5, rtol=0)
     flipped = random_affine_crop(images, 48, torch.Generator().manual_seed(3), flip=True, rotate=0, zoom=0, shift=False)
     mirrored = [torch.allclose(f, i.flip(-1), atol=1e-5) for f, i in zip(flipped, images)]
     plain = [torch.allclose(f, i, atol=1e-5) for f, i in zip(flipped, images)]
@@ -166,12 +164,20 @@ def test_mixup_and_cutmix_mix_targets():
         torch.testing.assert_close(mixed.sum(1), torch.ones(16))
 
 
-def test_ten_crop_views():
-    images = torch.rand(3, 1, 48, 48)
-    views = ten_crop(images, 40)
-    assert views.shape == (10, 3, 1, 40, 40)
-    torch.testing.assert_close(views[4], center_crop(images, 40))
-    torch.testing.assert_close(views[9], center_crop(images, 40).flip(-1))
+def test_views_cut_the_crops_the_runtime_cuts():
+    """One implementation of the crops for training, evaluation and the runtime (views.py)."""
+    import numpy as np
+
+    from ferkit.views import Views
+
+    faces = np.random.default_rng(0).integers(0, 256, (3, 48, 48), dtype=np.uint8)
+    centre = faces[:, 4:44, 4:44]
+    assert np.array_equal(Views.CENTRE.crops(faces, 40), centre[None])
+    assert np.array_equal(Views.MIRROR.crops(faces, 40), np.stack([centre, centre[:, :, ::-1]]))
+    ten = Views.TEN.crops(faces, 40)
+    assert ten.shape == (10, 3, 40, 40) and np.array_equal(ten[4], centre)
+    assert np.array_equal(ten[0], faces[:, :40, :40]) and np.array_equal(ten[9], centre[:, :, ::-1])
+    assert [views.count for views in Views] == [len(views.crops(faces, 40)) for views in Views]
 
 
 def test_config_three_ways(tmp_path):

@@ -236,7 +236,8 @@ def test_evaluate_cli_writes_json_and_plot(tiny_store, tmp_path, capsys):
             str(tiny_store),
             "--split",
             "test",
-            "--ten-crop",
+            "--views",
+            "ten",
             "--json",
             str(tmp_path / "r.json"),
             "--plot",
@@ -247,7 +248,7 @@ def test_evaluate_cli_writes_json_and_plot(tiny_store, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "macro-F1" in out and "images/s" in out
     report = json.loads((tmp_path / "r.json").read_text())
-    assert report["split"] == "PrivateTest" and sum(map(sum, report["confusion"])) == 98
+    assert report["split"] == "PrivateTest" and report["views"] == "ten" and sum(map(sum, report["confusion"])) == 98
     assert (tmp_path / "cm.png").stat().st_size > 1000
 
 
@@ -495,7 +496,19 @@ def test_a_fer2013_teacher_for_ferplus_faces_with_the_mirror(tmp_path):
     prepare(tmp_path / "ferplus", tmp_path / "ferplus.npz", equalize=True)
     out = tmp_path / "t.npz"
     assert (
-        main(["teacher", "fer2013-int8", "--store", str(tmp_path / "ferplus.npz"), "--out", str(out), "--mirror"]) == 0
+        main(
+            [
+                "teacher",
+                "fer2013-int8",
+                "--store",
+                str(tmp_path / "ferplus.npz"),
+                "--out",
+                str(out),
+                "--views",
+                "mirror",
+            ]
+        )
+        == 0
     )
     store = load_store(tmp_path / "ferplus.npz")
     taught = read_teacher_targets(out, store)
@@ -577,16 +590,25 @@ def test_a_teacher_with_a_head_of_its_own(tmp_path):
     model, card = model_from_checkpoint(load_checkpoint(checkpoint))
     assert card.extra["model_kwargs"]["head_mix"] == pytest.approx([0.7, 0.3]) and model.fc.weight.shape[0] == 14
     faces = store.images
-    answers = CheckpointPredictor(checkpoint).predict_prepared(faces, False)
+    answers = CheckpointPredictor(checkpoint).predict_prepared(faces)
     assert answers.shape == (len(faces), 7) and np.allclose(answers.sum(1), 1, atol=1e-5)
-    exported = EmotionRecognizer(export_onnx(checkpoint, tmp_path / "two.onnx")).predict_prepared(faces, False)
+    exported = EmotionRecognizer(export_onnx(checkpoint, tmp_path / "two.onnx")).predict_prepared(faces)
     assert np.abs(exported - answers).max() <= 1e-4
 
     # The mix is chosen after training: the labels' head alone is another answer, recorded in the card.
-    assert main(["export", str(checkpoint), "--out", str(tmp_path / "labels.onnx"), "--teacher-share", "0"]) == 0
+    args = ["export", str(checkpoint), "--out", str(tmp_path / "labels.onnx"), "--teacher-share", "0"]
+    assert main([*args, "--views", "centre"]) == 0
     labels_head = EmotionRecognizer(tmp_path / "labels.onnx")
     assert labels_head.card.extra["head_mix"] == [1.0, 0.0]
-    assert np.abs(labels_head.predict_prepared(faces, False) - answers).max() > 1e-3
+    # A student with the mirror folded in says so in its card, and the analyzer then runs it on the centre crop.
+    from ferkit.runtime.analyzer import Analyzer
+    from ferkit.views import Views
+
+    assert (
+        labels_head.card.views is Views.CENTRE and EmotionRecognizer(tmp_path / "two.onnx").card.views is Views.MIRROR
+    )
+    assert Analyzer(model=tmp_path / "labels.onnx", detector="none", age=False).views is Views.CENTRE
+    assert np.abs(labels_head.predict_prepared(faces) - answers).max() > 1e-3
     assert (
         main(["export", str(tmp_path / "one" / "last.pt"), "--out", str(tmp_path / "x.onnx"), "--teacher-share", "0.5"])
         == 2

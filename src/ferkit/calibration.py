@@ -26,7 +26,7 @@ def scale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return (exp / exp.sum(axis=1, keepdims=True)).astype(probabilities.dtype)
 
 
-def scale_views(views: Sequence[np.ndarray], temperature: float) -> np.ndarray:
+def scale_views(views: np.ndarray | Sequence[np.ndarray], temperature: float) -> np.ndarray:
     """Each view's probabilities scaled, then averaged: what a model with this temperature answers when it is
     asked about several views of each face (a crop and its mirror image), as the analyzer asks."""
     return np.mean([scale(view, temperature) for view in views], axis=0)
@@ -39,10 +39,10 @@ def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> fl
 def fit_temperature(
     views: np.ndarray | Sequence[np.ndarray], labels: np.ndarray, low: float = 0.05, high: float = 20.0
 ) -> float:
-    """The temperature with the least negative log-likelihood of the averaged views (one array: one view), by
+    """The temperature with the least negative log-likelihood of the averaged views ((N, C): one view), by
     golden-section search on log T, where the likelihood is unimodal. Fitting on the views the model is run on
     matters: the mirror average is already less sure than either view, so it wants a lower temperature."""
-    views = [views] if isinstance(views, np.ndarray) else list(views)
+    views = [views] if isinstance(views, np.ndarray) and views.ndim == 2 else list(views)
 
     def loss(log_temperature: float) -> float:
         return negative_log_likelihood(scale_views(views, float(np.exp(log_temperature))), labels)

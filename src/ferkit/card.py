@@ -14,14 +14,16 @@ from typing import Any, Protocol
 import numpy as np
 
 from ferkit.errors import FerkitError
+from ferkit.views import Views
 
 CARD_FORMAT = 1  # raised when a file's card changes in a way older readers would misread
 METADATA_KEY = "ferkit"  # the ONNX metadata entry that holds the card
 
 
-def metric_key(split: str, ten_crop: bool = False) -> str:
-    """Where a split's figures are recorded: "PrivateTest", or "PrivateTest-tencrop" for ten-crop averages."""
-    return f"{split}-tencrop" if ten_crop else split
+def metric_key(split: str, views: Views = Views.CENTRE) -> str:
+    """Where a split's figures on these views are recorded: "PrivateTest" (the centre crop), "PrivateTest-mirror",
+    "PrivateTest-tencrop"."""
+    return f"{split}{views.metric_suffix}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,9 @@ class ModelCard:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     calibration: dict[str, Any] = field(default_factory=dict)
     format: int = CARD_FORMAT
+    # The views the model is run on unless a user asks otherwise: the mirror average (what `ferkit analyze` did for
+    # every model before this key), or the centre crop alone for students taught on mirror-averaged targets.
+    views: Views = Views.MIRROR
     extra: dict[str, Any] = field(default_factory=dict)  # model_kwargs, members, ferkit_version, ...
 
     @classmethod
@@ -85,6 +90,7 @@ class ModelCard:
             metrics=dict(data.get("metrics") or {}),
             calibration=dict(data.get("calibration") or {}),
             format=version,
+            views=Views.parse(data.get("views", Views.MIRROR)),
             extra={key: value for key, value in data.items() if key not in known},
         )
 
@@ -106,15 +112,16 @@ class ModelCard:
             "weights": self.weights,
             "metrics": self.metrics,
             "calibration": self.calibration,
+            "views": self.views.value,
         }
         return {**self.extra, **known}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
-    def metric(self, split: str, ten_crop: bool = False) -> dict[str, Any]:
-        """The recorded figures of a split ({} if never measured)."""
-        return self.metrics.get(metric_key(split, ten_crop), {})
+    def metric(self, split: str, views: Views = Views.CENTRE) -> dict[str, Any]:
+        """The recorded figures of a split on these views ({} if never measured)."""
+        return self.metrics.get(metric_key(split, views), {})
 
     @property
     def temperature(self) -> float:
@@ -150,4 +157,4 @@ class Predictor(Protocol):
     @property
     def preprocessing(self) -> Preprocessing: ...
 
-    def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False) -> np.ndarray: ...
+    def predict_prepared(self, faces: np.ndarray, views: Views = Views.CENTRE) -> np.ndarray: ...

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ferkit.errors import FerkitError
 from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS
+from ferkit.views import Views
 
 MODEL_HELP = (
     f"emotion model: a shipped name ({', '.join(EMOTION_MODELS)}; default {DEFAULT_EMOTION}), "
@@ -90,7 +91,7 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
         print("shipped models: install the runtime extra (pip install 'ferkit[runtime]') to run them")
         return
     print(f"shipped emotion models (--model NAME; default {DEFAULT_EMOTION}), measured on the test set named:")
-    rows = [("name", "network", "classes", "weights", "size", "test set", "accuracy", "balanced", "ECE")]
+    rows = [("name", "network", "classes", "weights", "size", "views", "test set", "accuracy", "balanced", "ECE")]
     if speed_seconds:
         rows[0] += ("crops/s",)
     for name in shipped_emotion_models():
@@ -101,9 +102,12 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     print(
         "balanced = mean per-class recall; ECE = expected calibration error (15 bins) with the file's temperature,"
-        " as analyze answers (runtime path, mirror average)"
+        " as analyze answers (runtime path, the model's views)"
     )
-    print("figures: the centre crop, as recorded; analyze also averages each face with its mirror (evaluate --mirror)")
+    print(
+        "views: those analyze answers on by default (centre crop, mirror average, ten crops); figures on them where "
+        "the file records them, else on the centre crop, marked (centre)"
+    )
     if speed_seconds:
         print(f"crops/s: batch 64, onnxruntime's default threads, the kernel in brackets; {cpu_line()}")
     else:
@@ -119,7 +123,9 @@ def _speed(recognizer, seconds: float) -> tuple[str]:
 
 def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
     card = recognizer.card
-    test = card.metric("PrivateTest")
+    test, marked = card.metric("PrivateTest", card.views), ""
+    if not test:  # files made before their views were recorded: the centre crop's figures
+        test, marked = card.metric("PrivateTest"), " (centre)"
     recall = test.get("recall") or {}
     ece = (card.calibration.get("PrivateTest") or {}).get("ece_after")
     size = sum(path.stat().st_size for path in recognizer.files) / 1e6
@@ -129,8 +135,9 @@ def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
         str(len(card.classes)),
         card.weights,
         f"{size:.1f} MB",
+        card.views.value,
         TEST_SETS.get(card.label_set or "", "PrivateTest"),
-        _figure(test.get("accuracy")),
+        _figure(test.get("accuracy")) + marked,
         _figure(sum(recall.values()) / len(recall) if recall else None),
         _figure(ece),
     )
@@ -153,6 +160,12 @@ def cmd_train(args) -> int:
 
 
 SPLIT_ALIASES = {"val": "PublicTest", "test": "PrivateTest", "train": "Training"}
+OWN_VIEWS = "own"  # --views own: the views the model's card names, those `ferkit analyze` uses
+VIEWS_SAID = {
+    Views.CENTRE: "centre crop",
+    Views.MIRROR: "each face averaged with its mirror image",
+    Views.TEN: "ten crops",
+}
 
 
 def load_predictor(path: str):
@@ -176,10 +189,10 @@ def cmd_evaluate(args) -> int:
 
     split = SPLIT_ALIASES.get(args.split, args.split)
     predictor = load_predictor(args.model)
-    report, timing = evaluate_on_store(predictor, args.store, split, args.ten_crop, args.runtime_path, args.mirror)
+    views = _views(args, predictor)
+    report, timing = evaluate_on_store(predictor, args.store, split, views, args.runtime_path)
     path = ", runtime path: each face equalised again as `ferkit analyze` does" if args.runtime_path else ""
-    crops = " (ten-crop)" if args.ten_crop else " (each face averaged with its mirror)" if args.mirror else ""
-    print(f"{args.model} on {split}{crops}{path}:")
+    print(f"{args.model} on {split} ({VIEWS_SAID[views]}){path}:")
     print(report.table())
     print(f"speed: {timing['images_per_second']:.0f} images/s ({timing['ms_per_image']:.2f} ms/image)")
     if args.json:
@@ -187,7 +200,7 @@ def cmd_evaluate(args) -> int:
             **report.to_dict(),
             "split": split,
             "runtime_path": args.runtime_path,
-            "mirror": args.mirror and not args.ten_crop,
+            "views": views.value,
             "timing": timing,
         }
         Path(args.json).write_text(json.dumps(record, indent=2))
@@ -207,9 +220,13 @@ def cmd_compare(args) -> int:
 
     split = SPLIT_ALIASES.get(args.split, args.split)
     rows = compare_models(
-        {model: load_predictor(model) for model in args.models}, args.store, split, ten_crops=args.ten_crop
+        {model: load_predictor(model) for model in args.models},
+        args.store,
+        split,
+        None if args.views == OWN_VIEWS else Views(args.views),
     )
-    print(f"{split}{' (ten-crop)' if args.ten_crop else ''}")
+    said = "each model's own views" if args.views == OWN_VIEWS else VIEWS_SAID[Views(args.views)]
+    print(f"{split} ({said})")
     print(format_table(rows))
     if args.csv:
         write_csv(rows, args.csv)
@@ -221,17 +238,24 @@ def cmd_export(args) -> int:
 
     if args.int8 and (args.fp16_weights or not args.store):
         raise FerkitError("--int8 needs --store (its Training faces calibrate the quantiser) and no --fp16-weights")
+    views = Views(args.views) if args.views else None
     if args.int8:
         from ferkit.export.quantize import quantize_int8
 
         # Quantise exactly what the fp16-weight export ships, so the two files differ only by int8.
         with tempfile.TemporaryDirectory() as folder:
             half = export_onnx(
-                args.checkpoint, Path(folder) / "fp16.onnx", fp16_weights=True, teacher_share=args.teacher_share
+                args.checkpoint,
+                Path(folder) / "fp16.onnx",
+                fp16_weights=True,
+                teacher_share=args.teacher_share,
+                views=views,
             )
             out = quantize_int8(half, args.out, args.store, count=args.calibration_count)
     else:
-        out = export_onnx(args.checkpoint, args.out, fp16_weights=args.fp16_weights, teacher_share=args.teacher_share)
+        out = export_onnx(
+            args.checkpoint, args.out, fp16_weights=args.fp16_weights, teacher_share=args.teacher_share, views=views
+        )
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.store:
         _record_metrics(out, args.store)
@@ -257,8 +281,8 @@ def _record_metrics(path: Path, store: str) -> None:
 
 
 def cmd_calibrate(args) -> int:
-    """Fit the temperature on PublicTest as the analyzer sees it (runtime path, mirror average unless
-    --no-mirror), measure calibration on both test splits the same way, write it into the file."""
+    """Fit the temperature on PublicTest as the analyzer sees it (runtime path, the model's own views unless
+    --views says otherwise), measure calibration on both test splits the same way, write it into the file."""
     from ferkit import calibration
     from ferkit.data import load_store
     from ferkit.evaluation.evaluate import analyzer_views
@@ -266,20 +290,20 @@ def cmd_calibrate(args) -> int:
 
     path = emotion_model_path(args.model)
     model = _raw_model(path)
-    mirror = not args.no_mirror
-    public, private = (analyzer_views(model, args.store, split, mirror) for split in ("PublicTest", "PrivateTest"))
+    views = _views(args, model)
+    public, private = (analyzer_views(model, args.store, split, views) for split in ("PublicTest", "PrivateTest"))
     temperature = round(calibration.fit_temperature(*public), 4)  # as recorded, so the figures below reproduce
     record = {
         "temperature": temperature,
         "fitted_on": "PublicTest",
         "path": "runtime",
-        "mirror": mirror,
+        "views": views.value,
         "bins": calibration.ECE_BINS,
         "store_hash": load_store(args.store).data_hash(),
     }
     curves = {}
-    for split, (views, labels) in (("PublicTest", public), ("PrivateTest", private)):
-        raw, scaled = calibration.scale_views(views, 1.0), calibration.scale_views(views, temperature)
+    for split, (answers, labels) in (("PublicTest", public), ("PrivateTest", private)):
+        raw, scaled = calibration.scale_views(answers, 1.0), calibration.scale_views(answers, temperature)
         before, after = calibration.reliability(raw, labels), calibration.reliability(scaled, labels)
         record[split] = {
             "ece_before": round(before.ece, 4),
@@ -293,8 +317,7 @@ def cmd_calibrate(args) -> int:
         )
         curves = {"raw": before, f"T = {temperature:.2f}": after} if split == "PrivateTest" else curves
     _write_calibration(path, record)
-    views = "runtime path, mirror average" if mirror else "runtime path, no mirror"
-    print(f"temperature {temperature:.4f} (fitted on PublicTest, {views}) recorded in {path}")
+    print(f"temperature {temperature:.4f} (fitted on PublicTest, runtime path, {VIEWS_SAID[views]}) recorded in {path}")
     if args.plot:
         from ferkit.evaluation.plots import plot_reliability
 
@@ -336,8 +359,7 @@ def cmd_teacher(args) -> int:
         model,
         args.store,
         args.out,
-        ten_crop=args.ten_crop,
-        mirror=args.mirror,
+        views=Views(args.views),
         name=path.name,
         progress=not args.no_progress,
     )
@@ -359,8 +381,8 @@ def cmd_ensemble(args) -> int:
 
 
 def _test_metrics(predictor, store: str) -> dict:
-    """Both test splits, centre and ten crops: what a shipped file records about itself, with the hash of the
-    store measured on (a model can be measured on a store other than the one it was trained on)."""
+    """Both test splits on the centre crop, ten crops and the model's own views: what a shipped file records
+    about itself, with the hash of the store measured on (a model can be measured on another store)."""
     from ferkit.card import metric_key
     from ferkit.data import load_store
     from ferkit.evaluation.evaluate import evaluate_on_store
@@ -368,9 +390,9 @@ def _test_metrics(predictor, store: str) -> dict:
     store_hash = load_store(store).data_hash()
     metrics = {}
     for split in ("PublicTest", "PrivateTest"):
-        for ten_crop in (False, True):
-            report, _ = evaluate_on_store(predictor, store, split, ten_crop)
-            tag = metric_key(split, ten_crop)
+        for views in dict.fromkeys((Views.CENTRE, Views.TEN, predictor.card.views)):
+            report, _ = evaluate_on_store(predictor, store, split, views)
+            tag = metric_key(split, views)
             metrics[tag] = {k: v for k, v in report.to_dict().items() if k != "confusion"} | {"store_hash": store_hash}
             print(f"{tag:<22} {report.summary()}")
     return metrics
@@ -559,12 +581,9 @@ def cmd_serve(args) -> int:
 
 
 def _detector_names(names: list[str]) -> tuple[str, ...]:
-    from ferkit.runtime.detectors import list_detectors
+    from ferkit.runtime.detectors import checked_detector
 
-    unknown = [name for name in names if name.strip() not in list_detectors()]
-    if unknown:
-        raise FerkitError(f"unknown detector {unknown[0]!r}: choose from {', '.join(list_detectors())}")
-    return tuple(dict.fromkeys(name.strip() for name in names))
+    return tuple(dict.fromkeys(checked_detector(name.strip()) for name in names))
 
 
 def cmd_batch(args) -> int:
@@ -643,10 +662,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model", help="checkpoint (.pt), run folder, .onnx file or shipped model name")
     evaluate.add_argument("--store", required=True, help="the store (.npz from `ferkit data prepare`) to measure on")
     evaluate.add_argument("--split", default="test", help="test (PrivateTest), val (PublicTest) or a split name")
-    evaluate.add_argument("--ten-crop", action="store_true", help="average ten crops per face (10x slower)")
-    evaluate.add_argument(
-        "--mirror", action="store_true", help="average each face's answer with its mirror image's, as analyze does"
-    )
+    _add_views_flag(evaluate, "centre", ", the protocol's figure; `ferkit analyze` answers on the model's own")
     evaluate.add_argument(
         "--runtime-path",
         action="store_true",
@@ -660,7 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("models", nargs="+", help="checkpoints, run folders, .onnx files or shipped model names")
     compare.add_argument("--store", required=True, help="the store (.npz from `ferkit data prepare`) to measure on")
     compare.add_argument("--split", default="test", help="split to measure (default: %(default)s, PrivateTest)")
-    compare.add_argument("--ten-crop", action="store_true", help="average ten crops per face (10x slower)")
+    _add_views_flag(compare, "centre")
     compare.add_argument("--csv", help="also write the table here")
     compare.set_defaults(func=cmd_compare)
 
@@ -674,6 +690,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--int8", action="store_true", help="static int8 quantisation, calibrated on --store's Training faces"
     )
     export.add_argument("--calibration-count", type=int, default=512, help="Training faces that calibrate --int8")
+    export.add_argument(
+        "--views",
+        choices=[views.value for views in Views],
+        help="the views users' analyses run it on unless they ask otherwise, recorded in its card (default: mirror; "
+        "centre for a student taught on mirror-averaged targets, which has the mirror folded in)",
+    )
     export.add_argument(
         "--teacher-share",
         type=float,
@@ -764,13 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
     teacher.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
     teacher.add_argument("--store", required=True, help="the store whose every face gets the teacher's answer")
     teacher.add_argument("--out", required=True, help="the teacher file to write (.npz)")
-    teacher.add_argument("--ten-crop", action="store_true", help="average ten crops per face (10x slower)")
-    teacher.add_argument(
-        "--mirror",
-        action="store_true",
-        help="average each face with its mirror image (2x slower; a flip-trained "
-        "student then needs no mirror at run time)",
-    )
+    _add_views_flag(teacher, "centre", "; mirror teaches a flip-trained student to need no mirror at run time")
     teacher.add_argument("--raw", action="store_true", help="without the model's fitted temperature")
     teacher.add_argument("--no-progress", action="store_true", help="no progress bar")
     teacher.set_defaults(func=cmd_teacher)
@@ -783,9 +799,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
     calibrate.add_argument("--store", required=True, help="the store with PublicTest and PrivateTest")
     calibrate.add_argument("--plot", help="write a reliability diagram (PNG) of PrivateTest, before and after")
-    calibrate.add_argument(
-        "--no-mirror", action="store_true", help="fit for `analyze --no-mirror` (each crop alone, no mirror average)"
-    )
+    _add_views_flag(calibrate, OWN_VIEWS, ": the views `ferkit analyze` runs this model on")
     calibrate.set_defaults(func=cmd_calibrate)
 
     serve = commands.add_parser("serve", help="REST API, database and web page")
@@ -847,6 +861,21 @@ def _add_analyzer_options(parser) -> None:
     parser.add_argument("--age-model", help="age model .onnx (default: the shipped one)")
 
 
+def _add_views_flag(parser, default: str, why: str = "") -> None:
+    """--views, as AnalyzerOptions.views offers it, plus `own`: the views the model's card names."""
+    parser.add_argument(
+        "--views",
+        choices=[*(views.value for views in Views), OWN_VIEWS],
+        default=default,
+        help="views of each face the model answers on, averaged: centre, mirror (2x the work), ten (10x), or own "
+        f"(the model's, from its card) (default: {default}{why})",
+    )
+
+
+def _views(args, predictor) -> Views:
+    return predictor.card.views if args.views == OWN_VIEWS else Views(args.views)
+
+
 def _add_option_flags(parser, defaults) -> None:
     """One flag per field of an options dataclass, made from the field's OptionSpec (its help, range and type)
     and the default given."""
@@ -863,7 +892,14 @@ def _add_option_flags(parser, defaults) -> None:
         nargs = "?" if spec.const is not None else None
         shown = f"{spec.help} (default: {default})" if default is not None else spec.help
         parser.add_argument(
-            f"--{flag}", dest=name, type=parse, default=default, nargs=nargs, const=spec.const, help=shown
+            f"--{flag}",
+            dest=name,
+            type=parse,
+            default=default,
+            nargs=nargs,
+            const=spec.const,
+            choices=spec.choices,
+            help=shown,
         )
 
 

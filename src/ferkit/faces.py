@@ -3,9 +3,6 @@ so a model sees the same pixels wherever it runs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import cv2
 import numpy as np
 
@@ -44,42 +41,3 @@ def prepare_faces(crops: list[np.ndarray], image_size: int, equalize: bool) -> n
         face = cv2.resize(gray, (image_size, image_size), interpolation=interpolation)
         faces.append(cv2.equalizeHist(face) if equalize else face)
     return np.stack(faces) if faces else np.zeros((0, image_size, image_size), np.uint8)
-
-
-def center_crops(images: np.ndarray, size: int) -> np.ndarray:
-    """(N, S, S) -> (1, N, size, size)."""
-    top = (images.shape[1] - size) // 2
-    left = (images.shape[2] - size) // 2
-    return images[None, :, top : top + size, left : left + size]
-
-
-def ten_crops(images: np.ndarray, size: int) -> np.ndarray:
-    """(N, S, S) -> (10, N, size, size): four corners and the centre, then their mirror images."""
-    height, width = images.shape[1:]
-    corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size)]
-    crops = [images[:, top : top + size, left : left + size] for top, left in corners] + [center_crops(images, size)[0]]
-    crops += [crop[:, :, ::-1] for crop in crops]
-    return np.stack(crops)
-
-
-def mirror_averaged(predict: Callable[[Any], np.ndarray], faces: np.ndarray | list[np.ndarray]) -> np.ndarray:
-    """`predict`'s probabilities for each face averaged with those for its mirror image, in one call of twice the
-    batch. Faces are an (N, H, W) array or a list of crops (gray or BGR, any size). A face and its mirror show the
-    same expression; averaging the two answers gained 1.0-1.3 points on FER2013's test splits through the runtime
-    path for the default model (scripts in MODEL_CARD.md)."""
-    if isinstance(faces, np.ndarray):
-        both = predict(np.concatenate([faces, faces[:, :, ::-1]]))
-    else:
-        both = predict([*faces, *(np.ascontiguousarray(face[:, ::-1]) for face in faces)])
-    count = len(faces)
-    return (both[:count] + both[count:]) / 2
-
-
-def predict_views(
-    predict: Callable[[Any, bool], np.ndarray], faces: np.ndarray | list[np.ndarray], ten_crop: bool, mirror: bool
-) -> np.ndarray:
-    """`predict(faces, ten_crop)`, averaged with the mirror images' answers where `mirror` asks for it. Ten crops
-    hold their mirror images already, so with `ten_crop` the mirror adds nothing."""
-    if not mirror or ten_crop:
-        return predict(faces, ten_crop)
-    return mirror_averaged(lambda views: predict(views, False), faces)

@@ -14,6 +14,7 @@ from ferkit.runtime.crop import crop_face, eye_angle
 from ferkit.runtime.draw import annotate
 from ferkit.runtime.images import decode_image
 from ferkit.runtime.results import Face
+from ferkit.views import Views
 
 CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
@@ -256,9 +257,10 @@ def test_detector_none_classifies_the_whole_image(analyzer, portrait, tmp_path):
     assert [face.bbox for face in whole.faces] == [(0, 0, 48, 48)]
     image = cv2.imread(str(tmp_path / "face.png"))
     face, mirrored = analyzer.recognizer.predict_faces([image, np.ascontiguousarray(image[:, ::-1])])
-    # By default a face's answer is the mean of its own and its mirror image's; --no-mirror keeps its own.
+    # By default (this model's card) a face's answer is the mean of its own and its mirror image's; --views centre
+    # keeps its own.
     assert list(whole.faces[0].probabilities.values()) == pytest.approx(((face + mirrored) / 2).tolist(), abs=1e-6)
-    alone = Analyzer(detector="none", age=False, mirror=False).analyze_path(tmp_path / "face.png")
+    alone = Analyzer(detector="none", age=False, views="centre").analyze_path(tmp_path / "face.png")
     assert list(alone.faces[0].probabilities.values()) == pytest.approx(face.tolist(), abs=1e-6)
     assert np.abs(face - mirrored).max() > 1e-3  # so the two assertions above tell the modes apart
     assert len(create_detector("none").detect(np.zeros((5, 7, 3), np.uint8))) == 1  # even a blank image: by design
@@ -325,13 +327,14 @@ def test_every_option_is_a_flag_with_the_options_default(command):
             "--min-face",
             "12",
             "--no-align",
-            "--ten-crop",
+            "--views",
+            "ten",
             "--threads",
             "1",
         ]
     )
     assert _analyzer_options(args) == AnalyzerOptions(
-        detector="haar", min_face=12, align=False, ten_crop=True, threads=1
+        detector="haar", min_face=12, align=False, views=Views.TEN, threads=1
     )
 
 

@@ -1,9 +1,12 @@
 """Temperature scaling and calibration error: known answers, and the runtime applying a file's temperature."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from ferkit import calibration
+from ferkit.views import Views
 
 
 def test_ece_by_hand():
@@ -67,9 +70,11 @@ def test_a_files_temperature_is_applied_after_the_crops_are_averaged():
     photo = cv2.imread(str(STATIC / "examples" / "portrait.jpg"))
     height, width = photo.shape[:2]
     crops = [photo[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4], photo]
-    for ten_crop in (False, True):
-        expected = calibration.scale(raw.predict_faces(crops, ten_crop), calibrated.temperature)
-        assert np.allclose(calibrated.predict_faces(crops, ten_crop), expected, atol=1e-6)
+    for views in Views:  # one rule for every views: each view at the temperature, then their mean
+        each = raw.view_probabilities(raw.prepare(crops), views)
+        expected = np.mean([calibration.scale(view, calibrated.temperature) for view in each], axis=0)
+        assert np.allclose(calibrated.predict_faces(crops, views), expected, atol=1e-6)
+        assert np.allclose(raw.predict_faces(crops, views), each.mean(axis=0), atol=1e-6)
 
 
 def test_a_card_round_trips_and_refuses_what_it_cannot_read():
@@ -85,7 +90,12 @@ def test_a_card_round_trips_and_refuses_what_it_cannot_read():
     )
     again = ModelCard.from_json(card.to_json(), "x")
     assert again == card and again.metric("PrivateTest")["accuracy"] == 0.7 and again.metric("PublicTest") == {}
-    assert metric_key("PrivateTest", ten_crop=True) == "PrivateTest-tencrop" and card.temperature == 1.0
+    assert metric_key("PrivateTest", Views.TEN) == "PrivateTest-tencrop" and card.temperature == 1.0
+    assert metric_key("PrivateTest", Views.MIRROR) == "PrivateTest-mirror" and card.views == Views.MIRROR
+    centre = ModelCard.from_json(replace(card, views=Views.CENTRE).to_json(), "x")
+    assert centre.views is Views.CENTRE and ModelCard.from_dict({**card.to_dict(), "views": "ten"}).views is Views.TEN
+    with pytest.raises(FerkitError, match="unknown views 'sideways'"):
+        ModelCard.from_dict({**card.to_dict(), "views": "sideways"}, "odd.onnx")
     with pytest.raises(FerkitError, match="newer than this ferkit reads"):
         ModelCard.from_dict({**card.to_dict(), "format": 99}, "future.onnx")
     with pytest.raises(FerkitError, match="lacks preprocessing"):

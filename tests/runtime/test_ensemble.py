@@ -14,6 +14,7 @@ from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest
 from ferkit.runtime.recognizer import EmotionRecognizer
 from ferkit.runtime.shipped import EMOTION_MODELS, load_emotion_model
+from ferkit.views import Views
 
 
 @pytest.fixture
@@ -33,8 +34,8 @@ def test_the_ensemble_averages_its_members(members):
     raw = [EmotionRecognizer(members / f, calibrated=False) for f in ("a.onnx", "b.onnx")]
     a, b = (member.predict_prepared(faces) for member in raw)
     assert np.allclose(ensemble.predict_prepared(faces), (a + b) / 2, atol=1e-6)
-    ten_a, ten_b = (member.predict_prepared(faces, ten_crop=True) for member in raw)
-    assert np.allclose(ensemble.predict_prepared(faces, ten_crop=True), (ten_a + ten_b) / 2, atol=1e-6)
+    ten_a, ten_b = (member.view_probabilities(faces, Views.TEN) for member in raw)
+    assert np.allclose(ensemble.predict_prepared(faces, Views.TEN), ((ten_a + ten_b) / 2).mean(0), atol=1e-6)
     assert ensemble.classes == EmotionRecognizer(members / "a.onnx").classes
     assert ensemble.files == [manifest, members / "a.onnx", members / "b.onnx"]
     # Members run one after another: none may keep spinning on the cores the next one needs.
@@ -66,10 +67,14 @@ def test_cli_records_metrics_that_evaluate_reproduces(members, tmp_path, capsys)
         == 0
     )
     recorded = json.loads(out.read_text())["metrics"]
-    assert {"PublicTest", "PrivateTest", "PublicTest-tencrop", "PrivateTest-tencrop"} == set(recorded)
-    assert main(["evaluate", str(out), "--store", str(tiny_store), "--json", str(tmp_path / "m.json")]) == 0
-    measured = json.loads((tmp_path / "m.json").read_text())
-    assert measured["accuracy"] == pytest.approx(recorded["PrivateTest"]["accuracy"], abs=1e-12)
+    # The centre crop, ten crops and the ensemble's own views (the mirror's: what `ferkit analyze` answers on).
+    assert {
+        f"{split}{views}" for split in ("PublicTest", "PrivateTest") for views in ("", "-tencrop", "-mirror")
+    } == set(recorded)
+    for views, key in (("centre", "PrivateTest"), ("own", "PrivateTest-mirror")):
+        report = tmp_path / "m.json"
+        assert main(["evaluate", str(out), "--store", str(tiny_store), "--json", str(report), "--views", views]) == 0
+        assert json.loads(report.read_text())["accuracy"] == pytest.approx(recorded[key]["accuracy"], abs=1e-12)
 
 
 def test_a_changed_member_is_refused(members):

@@ -9,6 +9,7 @@ import numpy as np
 from ferkit.cli import main
 from ferkit.data import load_store, prepare
 from ferkit.runtime.shipped import load_emotion_model
+from ferkit.views import Views
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from conftest import make_tiny_store  # noqa: E402
@@ -30,32 +31,36 @@ def test_runtime_path_is_what_the_recognizer_computes_on_crops(tmp_path):
         assert report["runtime_path"] == bool(flag)
 
 
-def test_mirror_averages_each_face_with_its_mirror_image():
-    """A predictor that answers (left half's brightness, right half's): a face's mirror swaps the two, so the
-    averaged answer is even, for an array of faces and for a list of crops alike."""
-    from ferkit.faces import mirror_averaged
+def test_the_mirror_view_averages_each_face_with_its_mirror_image():
+    """Faces bright on the left and dark on the right: the mirror view's crop is the mirror image of the
+    centre crop, so the two views' mean brightness per column is even."""
+    from ferkit.views import Views
 
-    def halves(faces):
-        faces = np.stack(faces).astype(float) if isinstance(faces, list) else faces.astype(float)
-        return np.stack([faces[:, :, :2].mean((1, 2)), faces[:, :, 2:].mean((1, 2))], axis=1)
-
-    faces = np.zeros((3, 4, 4), np.uint8)
-    faces[:, :, :2] = [[[10]], [[20]], [[30]]]  # bright left halves, dark right ones
-    for given in (faces, list(faces)):
-        averaged = mirror_averaged(halves, given)
-        assert averaged.tolist() == [[5, 5], [10, 10], [15, 15]]
-    assert halves(faces).tolist() == [[10, 0], [20, 0], [30, 0]]
+    faces = np.zeros((3, 8, 8), np.uint8)
+    faces[:, :, :4] = [[[10]], [[20]], [[30]]]
+    views = Views.MIRROR.crops(faces, 6).astype(float)
+    assert views.shape == (2, 3, 6, 6)
+    assert np.array_equal(views[1], views[0][:, :, ::-1])
+    assert views.mean(axis=0)[:, 0, :].tolist() == [[5.0] * 6, [10.0] * 6, [15.0] * 6]
 
 
-def test_evaluate_mirror_is_what_the_analyzer_computes_by_default(tmp_path):
+def test_evaluate_on_the_model_s_own_views_is_what_the_analyzer_computes(tmp_path):
+    """`--views own` is the card's views (mirror for fer2013-int8, as `ferkit analyze` runs it): the mean of the
+    face's and its mirror image's answers, each at the model's temperature."""
+    from ferkit import calibration
+
     make_tiny_store(tmp_path, counts=(1, 1, 12))
     store = tmp_path / "store.npz"
     prepare(tmp_path / "src", store)
     faces = load_store(store).split("PrivateTest")
     model = load_emotion_model("fer2013-int8")
+    assert model.card.views == "mirror"
     mirrored = np.ascontiguousarray(faces.images[:, :, ::-1])
-    expected = (model.predict_prepared(faces.images) + model.predict_prepared(mirrored)).argmax(1)
+    raw = [model.view_probabilities(view, Views.CENTRE)[0] for view in (faces.images, mirrored)]
+    expected = calibration.scale_views(raw, model.temperature)
+    assert np.allclose(model.predict_prepared(faces.images, Views.MIRROR), expected, atol=1e-6)
     out = tmp_path / "report.json"
-    assert main(["evaluate", "fer2013-int8", "--store", str(store), "--json", str(out), "--mirror"]) == 0
-    report = json.loads(out.read_text())
-    assert report["accuracy"] == np.mean(expected == faces.labels) and report["mirror"] is True
+    for views in ("own", "mirror"):
+        assert main(["evaluate", "fer2013-int8", "--store", str(store), "--json", str(out), "--views", views]) == 0
+        report = json.loads(out.read_text())
+        assert report["accuracy"] == np.mean(expected.argmax(1) == faces.labels) and report["views"] == "mirror"

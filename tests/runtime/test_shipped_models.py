@@ -13,6 +13,7 @@ from ferkit.evaluation.evaluate import images_as_the_model_expects, labelled_par
 from ferkit.runtime.ensemble import EnsembleRecognizer
 from ferkit.runtime.recognizer import EmotionRecognizer
 from ferkit.runtime.shipped import AGE_MODEL, EMOTION_MODELS, load_emotion_model
+from ferkit.views import Views
 
 # The stores the shipped models were measured on, as `ferkit data prepare` makes them from the shared archives.
 STORES = {
@@ -86,12 +87,12 @@ class Predictions:
         if isinstance(model, EnsembleRecognizer):
             members = [self._raw(member.path, faces, key) for member in model.members]
             return model.combine(members), part.labels
-        return calibration.scale(self._raw(model.path, faces, key), model.temperature), part.labels
+        return calibration.scale_views(self._raw(model.path, faces, key), model.temperature), part.labels
 
     def _raw(self, path: Path, faces: np.ndarray, key: tuple) -> np.ndarray:
         key = (path, faces.shape, *key)
         if key not in self.raw:
-            self.raw[key] = EmotionRecognizer(path, calibrated=False).predict_prepared(faces)
+            self.raw[key] = EmotionRecognizer(path, calibrated=False).view_probabilities(faces, Views.CENTRE)
         return self.raw[key]
 
 
@@ -106,7 +107,7 @@ def test_evaluate_reproduces_the_recorded_numbers(kind, stores, predictions, tmp
     """Accuracy as recorded on both splits, and each emotion file's calibration too: its temperature was fitted
     on PublicTest of this store as the analyzer answers (runtime path, mirror average), and measured that way
     PrivateTest's ECE is as recorded (rounded to 4 digits there). PublicTest's ECE runs the same code on other
-    faces, so it is not measured again here (`ferkit evaluate --runtime-path --mirror` shows it)."""
+    faces, so it is not measured again here (`ferkit evaluate --runtime-path --views mirror` shows it)."""
     path, _, metric = SHIPPED[kind]
     card = load_emotion_model(path).card
     for split in ("PublicTest", "PrivateTest"):
@@ -146,10 +147,10 @@ def _evaluate(path, store, split, folder, *options) -> dict:
 
 @pytest.mark.slow
 def test_evaluate_measures_what_the_analyzer_answers(stores, tmp_path):
-    """The derivation above is `ferkit evaluate --runtime-path --mirror`'s: checked on the fastest file, whose
+    """The derivation above is `ferkit evaluate --runtime-path --views mirror`'s: checked on the fastest file, whose
     recorded PublicTest ECE it reproduces."""
     path = EMOTION_MODELS["fer2013-fast"]
-    measured = _evaluate(path, stores["fer2013-fast"], "PublicTest", tmp_path, "--runtime-path", "--mirror")
+    measured = _evaluate(path, stores["fer2013-fast"], "PublicTest", tmp_path, "--runtime-path", "--views", "mirror")
     recorded = load_emotion_model(path).card.calibration["PublicTest"]["ece_after"]
     assert measured["ece"] == pytest.approx(recorded, abs=1e-4)
 

@@ -182,3 +182,27 @@ def test_the_api_docs_render_offline(live_server, browser):
     page.goto(f"{live_server}/docs")
     page.wait_for_selector(".opblock", timeout=30_000)
     assert page.locator(".opblock").count() >= 8 and outside == []
+
+
+def test_the_form_offers_what_the_server_accepts(live_server, browser, photo_path):
+    """The detector and views lists, the threshold's range and every default come from /api/v1/options, and
+    the views chosen reach the analysis."""
+    import httpx
+
+    from ferkit.runtime.detectors import list_detectors
+
+    options = httpx.get(f"{live_server}/api/v1/options").json()
+    page = browser.new_page()
+    page.goto(live_server)
+    page.wait_for_selector("#views option >> nth=2", state="attached")
+    detectors = page.locator("#detector option").evaluate_all("els => els.map(e => e.value)")
+    assert detectors == list_detectors() == options["detector"]["choices"]
+    assert page.locator("#detector").input_value() == options["detector"]["default"]
+    assert page.locator("#views").input_value() == options["views"]["default"]
+    threshold = page.locator("#threshold")
+    assert (threshold.get_attribute("min"), threshold.get_attribute("max")) == ("0", "1")
+    page.select_option("#views", "centre")
+    page.set_input_files("#file", str(photo_path))
+    page.wait_for_selector("#faces li.face >> nth=1", timeout=30_000)
+    newest = httpx.get(f"{live_server}/api/v1/analyses").json()["items"][0]
+    assert newest["views"] == "centre"

@@ -295,13 +295,13 @@ def test_a_detector_loads_once_and_all_share_one_model(make_client, monkeypatch)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(pool_module, "Analyzer", counting)
-    threads = [threading.Thread(target=pool._detector_pool, args=("haar",)) for _ in range(8)]
+    threads = [threading.Thread(target=pool._analyzer_pool, args=("haar", pool.views)) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(built) == 2 and pool.loaded_detectors == ["haar", "yunet"]
-    analyzers = [pool._analyzers[d].get() for d in ("haar", "haar", "yunet", "yunet")]
+    analyzers = [pool._analyzers[d, pool.views].get() for d in ("haar", "haar", "yunet", "yunet")]
     assert {id(a.recognizer) for a in analyzers} == {id(pool.recognizer)}
     assert {id(a.age_estimator) for a in analyzers} == {id(pool.age_estimator)}
 
@@ -362,7 +362,7 @@ def test_a_retried_upload_returns_the_first_analysis(client, photo_bytes):
     other = upload(client, photo_bytes[:-10] + b"\xff\xd9" * 5, headers={"Idempotency-Key": "retry-1"})
     assert other.status_code == 409 and count_analyses(client) == 1
     # The same file with other options is another request: refused, not answered with the first result.
-    for options in ({"detector": "ssd"}, {"threshold": 0.5}):
+    for options in ({"detector": "ssd"}, {"threshold": 0.5}, {"views": "centre"}):
         answer = upload(client, photo_bytes, headers={"Idempotency-Key": "retry-1"}, **options)
         assert answer.status_code == 409 and "other options" in answer.json()["detail"], options
     assert upload(client, photo_bytes, headers={"Idempotency-Key": "retry-2"}).status_code == 201
@@ -464,6 +464,7 @@ def test_upload_form_fields_are_the_analyzer_options(client):
         specs["threshold"].high,
     )
     assert form["threshold"]["description"] == specs["threshold"].help
+    assert form["views"]["enum"] == ["centre", "mirror", "ten"] and form["views"]["description"] == specs["views"].help
 
 
 # --- CPU per upload ------------------------------------------------------------------------------------
@@ -758,3 +759,41 @@ def test_faces_beyond_the_cap_are_counted_and_kept_with_the_analysis(make_client
     assert client.get(f"/api/v1/analyses/{capped['id']}").json()["faces_dropped"] == capped["faces_dropped"]
     entry = client.get("/api/v1/analyses").json()["items"][0]
     assert (entry["face_count"], entry["faces_dropped"]) == (3, capped["faces_dropped"])
+
+
+def test_an_upload_names_its_views_or_gets_the_model_s_own(client, photo_bytes):
+    """The views travel from the form to the analyzer and are stored and shown with the analysis; an upload
+    that names none is analysed on the model's own (its card's), as `ferkit analyze` does."""
+    pool = client.app.state.analyzers
+    default = upload(client, photo_bytes).json()
+    assert default["views"] == pool.views.value == pool.recognizer.card.views
+    centre = upload(client, photo_bytes, views="centre").json()
+    assert centre["views"] == "centre" and [f["bbox"] for f in centre["faces"]] == [f["bbox"] for f in default["faces"]]
+    assert centre["faces"][0]["probabilities"] != default["faces"][0]["probabilities"]
+    assert client.get(f"/api/v1/analyses/{centre['id']}").json()["views"] == "centre"
+    assert [item["views"] for item in client.get("/api/v1/analyses").json()["items"]] == ["centre", default["views"]]
+    refused = upload(client, photo_bytes, views="sideways")
+    assert refused.status_code == 422 and "views" in refused.text
+
+
+def test_the_options_route_says_what_an_upload_accepts(client, photo_bytes):
+    """/api/v1/options is made from the definitions the upload is checked with; each default is accepted."""
+    from ferkit.runtime.analyzer import option_specs
+    from ferkit.runtime.detectors import list_detectors
+
+    options = client.get("/api/v1/options").json()
+    specs = option_specs()
+    assert options["detector"]["choices"] == list_detectors() and options["views"]["choices"] == [
+        "centre",
+        "mirror",
+        "ten",
+    ]
+    assert options["views"]["default"] == client.app.state.analyzers.recognizer.card.views
+    assert (options["threshold"]["minimum"], options["threshold"]["maximum"]) == (
+        specs["threshold"].low,
+        specs["threshold"].high,
+    )
+    made = upload(
+        client, photo_bytes, detector=options["detector"]["default"], threshold=options["threshold"]["default"]
+    )
+    assert made.status_code == 201 and made.json()["views"] == options["views"]["default"]

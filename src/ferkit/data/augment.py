@@ -154,18 +154,3 @@ def mix_batch(images: torch.Tensor, targets: torch.Tensor, generator: torch.Gene
     else:
         images = lam * images + (1 - lam) * images[order]
     return images, lam * targets + (1 - lam) * targets[order]
-
-
-def center_crop(images: torch.Tensor, size: int) -> torch.Tensor:
-    height, width = images.shape[-2:]
-    top, left = (height - size) // 2, (width - size) // 2
-    return images[..., top : top + size, left : left + size]
-
-
-def ten_crop(images: torch.Tensor, size: int) -> torch.Tensor:
-    """(N, C, H, W) -> (10, N, C, size, size): four corners and the centre, and their mirror images."""
-    height, width = images.shape[-2:]
-    corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size)]
-    crops = [images[..., top : top + size, left : left + size] for top, left in corners] + [center_crop(images, size)]
-    crops += [crop.flip(-1) for crop in crops]
-    return torch.stack(crops)

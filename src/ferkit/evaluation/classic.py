@@ -13,6 +13,7 @@ import numpy as np
 
 from ferkit.card import CardHolder, ModelCard
 from ferkit.errors import FerkitError
+from ferkit.views import Views
 
 MODEL_FILE = "hog_svm.npz"
 
@@ -40,9 +41,9 @@ class HogSvmPredictor(CardHolder):
         self.card = ModelCard.from_json(card_json, str(path))
         self.classes = self.card.classes
 
-    def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False) -> np.ndarray:
-        if ten_crop:
-            raise FerkitError("the HOG+SVM baseline reads whole faces: no ten-crop")
+    def predict_prepared(self, faces: np.ndarray, views: Views = Views.CENTRE) -> np.ndarray:
+        if views is not Views.CENTRE:
+            raise FerkitError(f"the HOG+SVM baseline reads whole faces: views {views.value} need crops")
         margins = self.margins(faces)
         exp = np.exp(margins - margins.max(axis=1, keepdims=True))
         return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)

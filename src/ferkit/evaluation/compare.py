@@ -6,13 +6,14 @@ import csv
 from pathlib import Path
 
 from ferkit.evaluation.evaluate import evaluate_on_store
+from ferkit.views import Views
 
 
-def compare_models(predictors: dict, store: str | Path, split: str, ten_crops: bool = False) -> list[dict]:
-    """`predictors` maps a display name to a loaded model (checkpoint or ONNX)."""
+def compare_models(predictors: dict, store: str | Path, split: str, views: Views | None = Views.CENTRE) -> list[dict]:
+    """`predictors` maps a display name to a loaded model (checkpoint or ONNX); views None: each model's own."""
     rows = []
     for model, predictor in predictors.items():
-        report, timing = evaluate_on_store(predictor, store, split, ten_crops)
+        report, timing = evaluate_on_store(predictor, store, split, views or predictor.card.views)
         rows.append(
             {
                 "model": str(model),

@@ -1,6 +1,6 @@
 """Evaluate a model on a store split: accuracy, per-class recall, macro-F1, confusion matrix, speed.
 
-A model is anything with `classes`, `preprocessing` and `predict_prepared(faces, ten_crop)`: a torch checkpoint
+A model is anything with `classes`, `preprocessing` and `predict_prepared(faces, views)`: a torch checkpoint
 (training.predict.CheckpointPredictor) or the runtime's ONNX EmotionRecognizer, so both are measured the same
 way. Nothing here needs torch.
 """
@@ -18,8 +18,9 @@ from ferkit.data import load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
-from ferkit.faces import predict_views, prepare_faces
+from ferkit.faces import prepare_faces
 from ferkit.labels import canonical, restrict_probabilities
+from ferkit.views import Views
 
 
 def labelled_part(predictor, store_path: str | Path, split: str):
@@ -38,26 +39,25 @@ def labelled_part(predictor, store_path: str | Path, split: str):
     return store, part
 
 
-def predict_on_store(predictor, store_path: str | Path, split: str, ten_crop: bool = False):
+def predict_on_store(predictor, store_path: str | Path, split: str, views: Views = Views.CENTRE):
     """(probabilities, labels) of a split's labelled faces."""
     _, part = labelled_part(predictor, store_path, split)
-    return predictor.predict_prepared(images_as_the_model_expects(part, predictor, store_path), ten_crop), part.labels
+    return predictor.predict_prepared(images_as_the_model_expects(part, predictor, store_path), views), part.labels
 
 
 def evaluate_on_store(
     predictor,
     store_path: str | Path,
     split: str = "PrivateTest",
-    ten_crop: bool = False,
+    views: Views = Views.CENTRE,
     runtime_path: bool = False,
-    mirror: bool = False,
 ) -> tuple[ClassificationReport | AgeReport, dict]:
     """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group).
 
     `runtime_path` feeds each face as `ferkit analyze` feeds a detector's crop (gray, resized, equalised again
     where the model equalises); otherwise the store's pixels go in as the model was trained on them. The two
-    differ on the Kaggle JPEG release, whose faces come equalised already. `mirror` averages each face's answer
-    with its mirror image's, as `ferkit analyze` does by default."""
+    differ on the Kaggle JPEG release, whose faces come equalised already. `views` are those the model answers
+    on (`ferkit analyze` uses the model's own, `card.views`)."""
     store, part = labelled_part(predictor, store_path, split)
     if runtime_path:
         images = runtime_faces(part, predictor)
@@ -65,7 +65,7 @@ def evaluate_on_store(
         images = images_as_the_model_expects(part, predictor, store_path)
     started = time.perf_counter()
 
-    probabilities = predict_views(predictor.predict_prepared, images, ten_crop, mirror)
+    probabilities = predictor.predict_prepared(images, views)
     seconds = time.perf_counter() - started
     if store.label_set != "age" and _spoken(store.classes) != _spoken(predictor.classes):
         probabilities = restrict_probabilities(probabilities, predictor.classes, tuple(store.classes))
@@ -89,14 +89,12 @@ def _spoken(classes) -> tuple[str, ...]:
     return tuple(canonical(name) for name in classes)
 
 
-def analyzer_views(predictor, store_path: str | Path, split: str, mirror: bool = True):
-    """(views, labels): a split's faces fed as `ferkit analyze` feeds a detector's crop (the runtime path), each
-    view's probabilities apart, the faces' own and, with `mirror`, their mirror images', so that a temperature
-    can be fitted on what the analyzer answers: the mean of the scaled views."""
+def analyzer_views(predictor, store_path: str | Path, split: str, views: Views = Views.MIRROR):
+    """(views, labels): a split's faces fed as `ferkit analyze` feeds a detector's crop (the runtime path), the
+    model's own probabilities for each view apart, (views, N, classes), so that a temperature can be fitted on
+    what the analyzer answers: the mean of the scaled views."""
     _, part = labelled_part(predictor, store_path, split)
-    faces = runtime_faces(part, predictor)
-    views = [faces, faces[:, :, ::-1]] if mirror else [faces]
-    return [predictor.predict_prepared(np.ascontiguousarray(view)) for view in views], part.labels
+    return predictor.view_probabilities(runtime_faces(part, predictor), views), part.labels
 
 
 def runtime_faces(part, predictor) -> np.ndarray:

@@ -15,9 +15,9 @@ from ferkit.atomic import atomic_write
 from ferkit.data import load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.evaluate import images_as_the_model_expects
-from ferkit.faces import predict_views
 from ferkit.labels import class_map, remap_probabilities
 from ferkit.progress import Progress
+from ferkit.views import Views
 
 CHUNK = 2048
 
@@ -27,15 +27,14 @@ def write_teacher_targets(
     store_path: str | Path,
     out: str | Path,
     *,
-    ten_crop: bool = False,
-    mirror: bool = False,
+    views: Views = Views.CENTRE,
     name: str = "",
     progress: bool = True,
 ) -> Path:
     """The teacher's probabilities for every face of the store, in the store's classes. A teacher of the other
     label set teaches too (a FER2013 model on FER+'s faces): each emotion goes to its column, and a class the
-    teacher lacks (contempt) gets 0. With `mirror` each face's target is the mean over the face and its mirror
-    image, so a student trained with flips learns one answer for both and needs no mirror at run time."""
+    teacher lacks (contempt) gets 0. On `Views.MIRROR` each face's target is the mean over the face and its
+    mirror image, so a student trained with flips learns one answer for both and needs no mirror at run time."""
     store = load_store(store_path)
     try:
         class_map(tuple(predictor.classes), tuple(store.classes))
@@ -45,7 +44,7 @@ def write_teacher_targets(
     rows = []
     bar = Progress(len(images), "teacher", "faces") if progress else None
     for start in range(0, len(images), CHUNK):
-        chunk = predict_views(predictor.predict_prepared, images[start : start + CHUNK], ten_crop, mirror)
+        chunk = predictor.predict_prepared(images[start : start + CHUNK], views)
         rows.append(remap_probabilities(chunk.astype(np.float32), tuple(predictor.classes), tuple(store.classes)))
         if bar:
             bar.update(len(rows[-1]))
@@ -56,8 +55,7 @@ def write_teacher_targets(
         "classes": np.array(store.classes),
         "store_hash": np.array(store.data_hash()),
         "teacher": np.array(name),
-        "ten_crop": np.array(ten_crop),
-        "mirror": np.array(mirror),
+        "views": np.array(views.value),
     }
     return atomic_write(Path(out), lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
 

@@ -15,6 +15,7 @@ from ferkit import __version__
 from ferkit.atomic import atomic_write
 from ferkit.card import METADATA_KEY, ModelCard
 from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint, with_teacher_share
+from ferkit.views import Views
 
 INPUT_NAME, OUTPUT_NAME = "pixels", "probabilities"
 
@@ -35,9 +36,11 @@ def export_onnx(
     fp16_weights: bool = False,
     opset: int = 17,
     teacher_share: float | None = None,
+    views: Views | None = None,
 ) -> Path:
     """A checkpoint as a self-describing ONNX file; a two-head checkpoint (data.teacher_head) answers with its
-    heads mixed as trained, or with `teacher_share` of the answer from the teacher's head."""
+    heads mixed as trained, or with `teacher_share` of the answer from the teacher's head. `views` are those the
+    model is run on unless users ask otherwise (the card's; default: the mirror average)."""
     import onnx
 
     checkpoint = load_checkpoint(checkpoint_path)
@@ -69,6 +72,7 @@ def export_onnx(
         card,
         preprocessing=replace(preprocessing, normalisation="inside the graph; feed 0..255 pixels"),
         weights="fp16" if fp16_weights else "fp32",
+        views=views or card.views,
         metrics={},
         calibration={},
         extra={"ferkit_version": __version__, "input": INPUT_NAME, "output": OUTPUT_NAME} | _head_mix(card),

@@ -15,7 +15,8 @@ import numpy as np
 from ferkit.data.store import load_store
 from ferkit.errors import FerkitError
 from ferkit.export.onnx import INPUT_NAME, read_card, restore_fp32_weights, save_with_card, store_weights_as_fp16
-from ferkit.faces import center_crops, resize_faces
+from ferkit.faces import resize_faces
+from ferkit.views import center_crops
 
 CALIBRATION_SPLIT = "Training"  # never a test split: calibration is a kind of fitting
 

@@ -16,15 +16,15 @@ import cv2
 import numpy as np
 
 from ferkit.errors import FerkitError
-from ferkit.faces import predict_views
 from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.boxes import clip_box
 from ferkit.runtime.crop import crop_face
-from ferkit.runtime.detectors import DEFAULT_DETECTOR, DETECTORS, WholeImage, create_detector, list_detectors
+from ferkit.runtime.detectors import DEFAULT_DETECTOR, DETECTORS, WholeImage, checked_detector, create_detector
 from ferkit.runtime.images import read_image
 from ferkit.runtime.options import OptionSpec, check_ranges, option, specs_of, with_overrides
 from ferkit.runtime.results import Face, FaceResult, ImageResult, label_above
 from ferkit.runtime.shipped import AGE_MODEL, load_emotion_model
+from ferkit.views import Views
 
 if TYPE_CHECKING:
     from ferkit.runtime.shipped import EmotionModel
@@ -53,8 +53,13 @@ class AnalyzerOptions:
     margin: float = option(0.0, "crop margin on each side, as a share of the box", low=0, high=1)
     align: bool = option(True, "level the eyes before classifying (where the detector gives landmarks)")
     threshold: float = option(0.0, "no emotion label below this top probability", low=0, high=1)
-    ten_crop: bool = option(False, "average ten crops per face (10x slower)")
-    mirror: bool = option(True, "average each face's answer with its mirror image's (twice the classifier's work)")
+    views: Views | None = option(
+        None,
+        "views of each face the classifier answers on, averaged: centre (the crop alone), mirror (and its mirror "
+        "image: 2x the work), ten (ten crops: 10x) (default: the model's own, from its card)",
+        parse=str,
+        choices=tuple(item.value for item in Views),
+    )
     detect_size: int = option(
         1024, "images or frames larger than this (longest side) are searched on a downscaled copy", low=32
     )
@@ -67,8 +72,9 @@ class AnalyzerOptions:
 
     def __post_init__(self) -> None:
         """Checked once, here, whichever door the options came through (CLI, batch, service, Python)."""
-        if self.detector not in list_detectors():
-            raise FerkitError(f"unknown detector {self.detector!r}; known: {', '.join(list_detectors())}")
+        if self.views is not None:
+            object.__setattr__(self, "views", Views.parse(self.views))  # "mirror" from a flag or a form is Views
+        checked_detector(self.detector)
         check_ranges(self)
 
 
@@ -100,6 +106,7 @@ class Analyzer:
         self.options = with_overrides(options or AnalyzerOptions(), overrides)
         self.detector = create_detector(self.options.detector, self.options.confidence, self.options.threads)
         self.recognizer = recognizer or load_emotion_model(model, threads=self.options.threads)
+        self.views = self.options.views or self.recognizer.card.views
         self.age_estimator = None
         if self.options.age:
             self.age_estimator = age_estimator or _default_age(age_model, self.options.threads)
@@ -164,8 +171,8 @@ class Analyzer:
         return results
 
     def emotions(self, crops: list[np.ndarray]) -> np.ndarray:
-        """Face crops -> (N, classes) probabilities as the options say: with the mirror average or ten crops."""
-        return predict_views(self.recognizer.predict_faces, crops, self.options.ten_crop, self.options.mirror)
+        """Face crops -> (N, classes) probabilities on the views asked for (or the model's own)."""
+        return self.recognizer.predict_faces(crops, self.views)
 
     def analyze_path(self, path: str | Path) -> ImageResult:
         """An image file -> its ImageResult; an unreadable file raises FerkitError (analyze_paths goes on instead)."""

@@ -152,6 +152,13 @@ def list_detectors() -> list[str]:
     return [*DETECTORS, WholeImage.name]
 
 
+def checked_detector(name: str) -> str:
+    """The one check of a detector's name, whichever door it came through (options, the CLI, create_detector)."""
+    if name not in list_detectors():
+        raise FerkitError(f"unknown detector {name!r}; known: {', '.join(list_detectors())}")
+    return name
+
+
 class Detector(Protocol):
     name: str
 
@@ -160,8 +167,6 @@ class Detector(Protocol):
 
 def create_detector(name: str = DEFAULT_DETECTOR, confidence: float | None = None, threads: int = 0) -> Detector:
     """A detector by name; `threads` bounds its onnxruntime sessions (YuNet, MTCNN) as the Analyzer's models."""
-    if name == WholeImage.name:
+    if checked_detector(name) == WholeImage.name:
         return WholeImage()
-    if name not in DETECTORS:
-        raise FerkitError(f"unknown detector {name!r}; known: {', '.join(list_detectors())}")
     return DETECTORS[name](confidence, threads=threads)

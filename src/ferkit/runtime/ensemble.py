@@ -19,6 +19,7 @@ from ferkit.atomic import atomic_write
 from ferkit.card import CardHolder, ModelCard, Preprocessing
 from ferkit.errors import FerkitError
 from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.views import Views
 
 MANIFEST_KIND = "ferkit-ensemble"
 
@@ -63,15 +64,23 @@ class EnsembleRecognizer(CardHolder):
     def kernel(self) -> str:
         return " + ".join(member.kernel for member in self.members)
 
-    def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
-        return self.combine([member.predict_faces(crops, ten_crop) for member in self.members])
+    def predict_faces(self, crops: list[np.ndarray], views: Views = Views.CENTRE) -> np.ndarray:
+        return self.combine([member.view_probabilities(member.prepare(crops), views) for member in self.members])
 
-    def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False) -> np.ndarray:
-        return self.combine([member.predict_prepared(faces, ten_crop) for member in self.members])
+    def predict_prepared(self, faces: np.ndarray, views: Views = Views.CENTRE) -> np.ndarray:
+        return self.combine([member.view_probabilities(faces, views) for member in self.members])
 
-    def combine(self, member_probabilities: list[np.ndarray]) -> np.ndarray:
-        """The ensemble's answer from its members' own (uncalibrated) answers: their mean, at its temperature."""
-        return calibration.scale(np.mean(member_probabilities, axis=0), self.temperature)
+    def view_probabilities(self, faces: np.ndarray, views: Views) -> np.ndarray:
+        """(views, N, classes): the members' own probabilities for each view, averaged, before any temperature."""
+        probabilities: np.ndarray = np.mean(
+            [member.view_probabilities(faces, views) for member in self.members], axis=0
+        )
+        return probabilities
+
+    def combine(self, member_views: list[np.ndarray]) -> np.ndarray:
+        """The ensemble's answer from its members' own (uncalibrated) probabilities, each (views, N, classes):
+        their mean for each view, then each view at the ensemble's temperature, averaged."""
+        return calibration.scale_views(np.mean(member_views, axis=0), self.temperature)
 
 
 def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:

@@ -27,6 +27,7 @@ class OptionSpec:
     below_high: bool = False  # the range is [low, high): high itself is refused
     parse: Callable[[str], Any] | None = None  # the CLI's parser, where the default's type does not tell it
     const: Any = None  # the value a CLI flag given without one takes (None: the flag needs a value)
+    choices: tuple[str, ...] | None = None  # the values a CLI flag accepts, where they are names
 
 
 def option(default: Any, help: str, **spec: Any) -> Any:

@@ -10,9 +10,10 @@ from ferkit import calibration
 from ferkit.card import METADATA_KEY, CardHolder, ModelCard
 from ferkit.cpu import kernel_name
 from ferkit.errors import FerkitError
-from ferkit.faces import center_crops, prepare_faces, resize_faces, ten_crops
+from ferkit.faces import prepare_faces, resize_faces
 from ferkit.labels import canonical
 from ferkit.runtime.session import open_session
+from ferkit.views import Views
 
 
 class EmotionRecognizer(CardHolder):
@@ -47,24 +48,31 @@ class EmotionRecognizer(CardHolder):
     def kernel(self) -> str:
         return kernel_name(self.card.weights)
 
-    def predict_faces(self, crops: list[np.ndarray], ten_crop: bool = False) -> np.ndarray:
+    def predict_faces(self, crops: list[np.ndarray], views: Views = Views.CENTRE) -> np.ndarray:
         """Face crops (any size, gray or BGR) -> (N, classes) probabilities."""
-        faces = prepare_faces(crops, self.image_size, self.preprocessing.equalize)
-        return self.predict_prepared(faces, ten_crop)
+        return self.predict_prepared(self.prepare(crops), views)
 
-    def predict_prepared(self, faces: np.ndarray, ten_crop: bool = False, batch_size: int = 256) -> np.ndarray:
-        """(N, S, S) uint8 faces already at the model's image size and equalisation -> probabilities."""
+    def prepare(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Face crops as a detector cuts them -> (N, S, S) faces as this model was trained on."""
+        return prepare_faces(crops, self.image_size, self.preprocessing.equalize)
+
+    def predict_prepared(self, faces: np.ndarray, views: Views = Views.CENTRE) -> np.ndarray:
+        """(N, S, S) uint8 faces already at the model's image size and equalisation -> probabilities: each view's
+        answer at the model's temperature, averaged (the rule the temperature was fitted under)."""
+        return calibration.scale_views(self.view_probabilities(faces, views), self.temperature)
+
+    def view_probabilities(self, faces: np.ndarray, views: Views, batch_size: int = 256) -> np.ndarray:
+        """(views, N, classes): the network's own probabilities for each view of each face, before any
+        temperature."""
         faces = resize_faces(faces, self.image_size)
         size = self.preprocessing.input_size
         outputs = []
-        step = max(batch_size // 10, 1) if ten_crop else batch_size
+        step = max(batch_size // views.count, 1)  # keeps the crops per session call near batch_size
         for start in range(0, len(faces), step):
-            chunk = faces[start : start + step]
-            views = ten_crops(chunk, size) if ten_crop else center_crops(chunk, size)
-            count, n = views.shape[:2]
-            pixels = np.ascontiguousarray(views.reshape(count * n, 1, size, size), dtype=np.float32)
-            probabilities = self.session.run(None, {self.input_name: pixels})[0]
-            outputs.append(probabilities.reshape(count, n, -1).mean(axis=0))
+            crops = views.crops(faces[start : start + step], size)
+            count, n = crops.shape[:2]
+            pixels = np.ascontiguousarray(crops.reshape(count * n, 1, size, size), dtype=np.float32)
+            outputs.append(self.session.run(None, {self.input_name: pixels})[0].reshape(count, n, -1))
         if not outputs:
-            return np.zeros((0, len(self.classes)), np.float32)
-        return calibration.scale(np.concatenate(outputs), self.temperature)  # after averaging any crops
+            return np.zeros((views.count, 0, len(self.classes)), np.float32)
+        return np.concatenate(outputs, axis=1)

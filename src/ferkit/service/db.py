@@ -65,6 +65,7 @@ class Analysis(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     detector: Mapped[str] = mapped_column(String(32))
+    views: Mapped[str] = mapped_column(String(8), server_default="mirror")  # runtime.views.Views
     model_version: Mapped[str] = mapped_column(String(128))
     threshold: Mapped[float] = mapped_column(Float)
     # Faces found beyond the analyzer's cap (AnalyzerOptions.max_faces), each smaller than every face kept.

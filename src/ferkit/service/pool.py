@@ -16,6 +16,7 @@ from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
 from ferkit.runtime.detectors import DEFAULT_DETECTOR
 from ferkit.runtime.shipped import AGE_MODEL, emotion_model_path, load_emotion_model
+from ferkit.views import Views
 
 
 class ServiceBusy(FerkitError):
@@ -52,23 +53,24 @@ class AnalyzerPool:
         self._queued = 0  # requests admitted: waiting for a slot or holding one
         self._queued_bytes = 0  # and the bytes of their uploads, which they hold in memory meanwhile
         self._load_lock = threading.Lock()
-        self._analyzers: dict[str, queue.SimpleQueue[Analyzer]] = {}
+        self._analyzers: dict[tuple[str, Views], queue.SimpleQueue[Analyzer]] = {}
+        self.views = self.recognizer.card.views  # what an upload that names no views is analysed on
         for detector in preload:
-            self._detector_pool(detector)
+            self._analyzer_pool(detector, self.views)
 
     @property
     def loaded_detectors(self) -> list[str]:
-        return sorted(self._analyzers)
+        return sorted({detector for detector, _ in self._analyzers})
 
-    def _detector_pool(self, detector: str) -> queue.SimpleQueue[Analyzer]:
+    def _analyzer_pool(self, detector: str, views: Views) -> queue.SimpleQueue[Analyzer]:
         with self._load_lock:
-            if detector not in self._analyzers:
+            if (detector, views) not in self._analyzers:
                 pool: queue.SimpleQueue[Analyzer] = queue.SimpleQueue()
                 for _ in range(self.workers):
-                    options = AnalyzerOptions(detector=detector, threads=1, max_faces=self.max_faces)
+                    options = AnalyzerOptions(detector=detector, views=views, threads=1, max_faces=self.max_faces)
                     pool.put(Analyzer(options, recognizer=self.recognizer, age_estimator=self.age_estimator))
-                self._analyzers[detector] = pool
-            return self._analyzers[detector]
+                self._analyzers[detector, views] = pool
+            return self._analyzers[detector, views]
 
     @contextmanager
     def admitted(self, upload_bytes: int = 0) -> Iterator[None]:
@@ -101,10 +103,10 @@ class AnalyzerPool:
             self._slots.release()
 
     @contextmanager
-    def borrow(self, detector: str) -> Iterator[Analyzer]:
-        """A slot and an analyzer with this detector. Holding a slot means one of the detector's `workers`
+    def borrow(self, detector: str, views: Views) -> Iterator[Analyzer]:
+        """A slot and an analyzer with this detector and views. Holding a slot means one of their `workers`
         analyzers is free, so the get below never waits."""
-        pool = self._detector_pool(detector)
+        pool = self._analyzer_pool(detector, views)
         with self.slot():
             analyzer = pool.get()
             try:

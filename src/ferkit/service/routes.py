@@ -24,8 +24,18 @@ from ferkit.runtime.draw import annotate
 from ferkit.runtime.results import FaceResult, ImageResult
 from ferkit.service.assets import STATIC
 from ferkit.service.db import Analysis, FaceRow
-from ferkit.service.schemas import AnalysisOut, AnalysisPage, AnalysisSummary, ErrorOut, ExampleOut
+from ferkit.service.schemas import (
+    AnalysisOut,
+    AnalysisPage,
+    AnalysisSummary,
+    ChoiceOut,
+    ErrorOut,
+    ExampleOut,
+    OptionsOut,
+    RangeOut,
+)
 from ferkit.service.uploads import Upload, check_upload, clean_file_name
+from ferkit.views import Views
 
 # Documents the key in the OpenAPI schema (Swagger's "Authorize") of a server that has one (app.py includes it
 # then); guard.py enforces it, before the body is read.
@@ -35,8 +45,9 @@ api_key_header = APIKeyHeader(
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
 # The upload's form fields are made from AnalyzerOptions' definitions, as the CLI's flags are.
 DetectorName = Literal[tuple(list_detectors())]  # type: ignore[valid-type]  # the runtime's names, not a copy
+ViewsName = Literal[tuple(views.value for views in Views)]  # type: ignore[valid-type]
 SPECS = option_specs()
-DETECTOR, THRESHOLD = SPECS["detector"], SPECS["threshold"]
+DETECTOR, THRESHOLD, VIEWS = SPECS["detector"], SPECS["threshold"], SPECS["views"]
 DEFAULTS = AnalyzerOptions()
 UNLABELLED = "unlabelled"  # a listing's name for faces under the threshold, which have no emotion label
 IMAGE_CACHE_SECONDS = 86_400  # an analysis never changes; a deleted one answers 404 once the cache expires
@@ -82,19 +93,24 @@ def create_analysis(
         DEFAULTS.threshold
     ),
     detector: Annotated[DetectorName, Form(description=DETECTOR.help)] = DEFAULTS.detector,  # type: ignore[valid-type]
+    # Not nullable in the schema (a form field cannot say null); left out, the loaded model's own views.
+    views: Annotated[ViewsName, Form(description=VIEWS.help)] = None,  # type: ignore[valid-type]
     idempotency_key: IdempotencyKey = None,
 ) -> AnalysisOut:
     settings = request.app.state.settings
     pool = request.app.state.analyzers
+    chosen_views = Views(views) if views else pool.views
+    options = (detector, chosen_views, threshold)  # what a retry with the same Idempotency-Key must repeat
     with pool.admitted(_declared_size(request, settings.max_body_bytes)):
         upload = check_upload(
             file.file.read(settings.max_upload_bytes + 1), settings.max_upload_bytes, settings.max_pixels
         )
-        earlier = _earlier_upload(db, idempotency_key, upload, detector, threshold)
+        earlier = _earlier_upload(db, idempotency_key, upload, options)
         if earlier is not None:
             response.status_code = 200
             return _out(earlier)
-        with pool.borrow(detector) as analyzer:  # decoded only here: at most `workers` decoded photos at once
+        # Decoded only here: at most `workers` decoded photos at once.
+        with pool.borrow(detector, chosen_views) as analyzer:
             result = analyzer.analyze(upload.decode(), clean_file_name(file.filename)).with_threshold(threshold)
     row = Analysis(
         file_name=result.file_name,
@@ -103,6 +119,7 @@ def create_analysis(
         width=result.width,
         height=result.height,
         detector=detector,
+        views=chosen_views.value,
         model_version=pool.model_version,
         threshold=threshold,
         faces_dropped=result.faces_dropped,
@@ -115,7 +132,7 @@ def create_analysis(
             db.add(row)
     except IntegrityError:
         # A retry with the same key raced this one and stored first: answer with its analysis.
-        earlier = _earlier_upload(db, idempotency_key, upload, detector, threshold) if idempotency_key else None
+        earlier = _earlier_upload(db, idempotency_key, upload, options) if idempotency_key else None
         if earlier is None:
             raise
         response.status_code = 200
@@ -213,6 +230,21 @@ def delete_analysis(request: Request, analysis_id: AnalysisId, db: Db) -> Respon
     return Response(status_code=204)
 
 
+@router.get("/options", response_model=OptionsOut, responses=errors())
+def upload_options(request: Request) -> OptionsOut:
+    """The upload form's fields: the detectors, views and threshold range the server accepts, and its defaults
+    (the views: the loaded model's own)."""
+    pool = request.app.state.analyzers
+    return OptionsOut(
+        detector=ChoiceOut(choices=list_detectors(), default=DEFAULTS.detector, help=DETECTOR.help),
+        views=ChoiceOut(choices=[views.value for views in Views], default=pool.views.value, help=VIEWS.help),
+        threshold=RangeOut(
+            minimum=THRESHOLD.low, maximum=THRESHOLD.high, default=DEFAULTS.threshold, help=THRESHOLD.help
+        ),
+        model_version=pool.model_version,
+    )
+
+
 @router.get("/examples", response_model=list[ExampleOut], tags=["examples"], responses=errors())
 def examples() -> list[ExampleOut]:
     files = sorted(p for p in (STATIC / "examples").iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
@@ -242,7 +274,7 @@ def _render(db: Session, row: Analysis) -> bytes:
 
 
 def _earlier_upload(
-    db: Session, idempotency_key: str | None, upload: Upload, detector: str, threshold: float
+    db: Session, idempotency_key: str | None, upload: Upload, options: tuple[str, Views, float]
 ) -> Analysis | None:
     """The analysis this key made before, if the same file was sent with the same options; another file or
     other options under the same key are a 409, never the first answer passed off as theirs."""
@@ -251,8 +283,8 @@ def _earlier_upload(
     earlier = db.scalar(select(Analysis).where(Analysis.idempotency_key == idempotency_key))
     if earlier is not None and earlier.sha256 != upload.sha256:
         raise HTTPException(409, "this Idempotency-Key was used for another file")
-    if earlier is not None and (earlier.detector, earlier.threshold) != (detector, threshold):
-        raise HTTPException(409, "this Idempotency-Key was used with other options (detector, threshold)")
+    if earlier is not None and (earlier.detector, earlier.views, earlier.threshold) != options:
+        raise HTTPException(409, "this Idempotency-Key was used with other options (detector, views, threshold)")
     db.rollback()  # end the read transaction, so the write that may follow opens its own
     return earlier
 
@@ -288,6 +320,7 @@ def _described(row: Analysis) -> dict[str, Any]:
         "width": row.width,
         "height": row.height,
         "detector": row.detector,
+        "views": row.views,
         "model_version": row.model_version,
         "threshold": row.threshold,
         "faces_dropped": row.faces_dropped,

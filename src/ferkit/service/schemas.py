@@ -23,6 +23,7 @@ class AnalysisOut(BaseModel):
     width: int
     height: int
     detector: str
+    views: str  # the views of each face the classifier answered on (centre, mirror, ten)
     model_version: str
     threshold: float
     faces_dropped: int  # faces found beyond the cap on faces per photo (the smallest), neither classified nor kept
@@ -39,6 +40,7 @@ class AnalysisSummary(BaseModel):
     width: int
     height: int
     detector: str
+    views: str
     model_version: str
     threshold: float
     faces_dropped: int
@@ -54,6 +56,29 @@ class AnalysisPage(BaseModel):
     total: int
     page: int
     per_page: int
+
+
+class ChoiceOut(BaseModel):
+    choices: list[str]
+    default: str
+    help: str
+
+
+class RangeOut(BaseModel):
+    minimum: float | None  # None: unbounded
+    maximum: float | None
+    default: float
+    help: str
+
+
+class OptionsOut(BaseModel):
+    """What an upload's form fields accept, from the definitions the server checks them with: the page builds
+    its controls from this, so it never offers a value the server refuses."""
+
+    detector: ChoiceOut
+    views: ChoiceOut
+    threshold: RangeOut
+    model_version: str
 
 
 class ExampleOut(BaseModel):

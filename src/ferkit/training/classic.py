@@ -12,6 +12,7 @@ from ferkit.data import load_store
 from ferkit.errors import ConfigError
 from ferkit.evaluation.classic import MODEL_FILE, HogSvmPredictor, hog_features
 from ferkit.training.result import RunResult
+from ferkit.views import Views
 
 CLASSIC_MODELS = ("hog_svm",)
 SVM_C = (0.001, 0.01, 0.1)  # regularisation strengths tried; the validation split picks one
@@ -43,7 +44,7 @@ def train_classic(config: Config, run_dir: Path, final_report: bool = True) -> R
     if final_report:
         from ferkit.training.report import report_run
 
-        report_run(run_dir, config.data.store, predictor=HogSvmPredictor(run_dir), ten_crops=(False,))
+        report_run(run_dir, config.data.store, predictor=HogSvmPredictor(run_dir), views=(Views.CENTRE,))
     return RunResult(run_dir, 1, accuracy, 1)
 
 
@@ -63,5 +64,6 @@ def _card(config: Config, store, strength: float, seconds: float) -> ModelCard:
         preprocessing=Preprocessing(size, size, store.equalized, normalisation="HOG features, standardised"),
         label_set=store.label_set,
         data_hash=store.data_hash(),
+        views=Views.CENTRE,  # whole faces, no crops
         extra={"svm_c": strength, "train_seconds": round(seconds, 1), "train_splits": config.data.train_splits},
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import torch
 
 from ferkit.card import CardHolder, Preprocessing
-from ferkit.data.augment import center_crop, ten_crop
+from ferkit.views import Views
 
 
 def normalise(images_uint8: torch.Tensor, preprocessing: Preprocessing) -> torch.Tensor:
@@ -20,29 +21,27 @@ def predict_probabilities(
     images: torch.Tensor,
     preprocessing: Preprocessing,
     *,
-    ten_crops: bool = False,
+    views: Views = Views.CENTRE,
     batch_size: int = 256,
     bf16: bool = False,
     channels_last: bool = True,
 ) -> torch.Tensor:
-    """(N, 1, S, S) uint8 at the model's image size -> (N, C) softmax probabilities."""
+    """(N, 1, S, S) uint8 at the model's image size -> (N, C) softmax probabilities, averaged over the views (cut
+    as the runtime cuts them, views.py)."""
     model.eval()
     size = preprocessing.input_size
     outputs = []
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    if ten_crops:
-        batch_size = max(batch_size // 10, 1)  # keeps the views per forward pass near batch_size
-    for start in range(0, len(images), batch_size):
-        batch = normalise(images[start : start + batch_size], preprocessing)
-        crops = ten_crop(batch, size) if ten_crops else center_crop(batch, size).unsqueeze(0)
-        views, n = crops.shape[:2]
-        flat = crops.reshape(views * n, *crops.shape[2:])
+    step = max(batch_size // views.count, 1)  # keeps the crops per forward pass near batch_size
+    for start in range(0, len(images), step):
+        crops = torch.from_numpy(np.ascontiguousarray(views.crops(images[start : start + step, 0].numpy(), size)))
+        count, n = crops.shape[:2]
+        flat = normalise(crops.reshape(count * n, 1, size, size), preprocessing)
         if channels_last:
             flat = flat.contiguous(memory_format=torch.channels_last)
         with autocast:
             logits = model(flat)
-        probabilities = torch.softmax(logits.float(), dim=1).reshape(views, n, -1)
-        outputs.append(probabilities.mean(dim=0))
+        outputs.append(torch.softmax(logits.float(), dim=1).reshape(count, n, -1).mean(dim=0))
     return torch.cat(outputs)
 
 
@@ -58,8 +57,8 @@ class CheckpointPredictor(CardHolder):
         self.model = self.model.to(memory_format=torch.channels_last)
         self.classes = self.card.classes
 
-    def predict_prepared(self, faces, ten_crop: bool = False):
+    def predict_prepared(self, faces, views: Views = Views.CENTRE):
         from ferkit.faces import resize_faces
 
         images = torch.from_numpy(resize_faces(faces, self.image_size)).unsqueeze(1)
-        return predict_probabilities(self.model, images, self.preprocessing, ten_crops=ten_crop).numpy()
+        return predict_probabilities(self.model, images, self.preprocessing, views=views).numpy()

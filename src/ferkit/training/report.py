@@ -9,6 +9,7 @@ from ferkit.card import metric_key
 from ferkit.data import load_store
 from ferkit.evaluation.age import AgeReport
 from ferkit.evaluation.evaluate import evaluate_on_store
+from ferkit.views import Views
 
 
 def report_run(
@@ -16,10 +17,10 @@ def report_run(
     store_path: str | Path,
     splits=("PublicTest", "PrivateTest"),
     predictor=None,
-    ten_crops=(False, True),
+    views=(Views.CENTRE, Views.TEN),
 ) -> dict:
-    """After training: the best checkpoint (or the `predictor` given) on validation and test splits, centre crop
-    and ten crops.
+    """After training: the best checkpoint (or the `predictor` given) on validation and test splits, on each of
+    `views` (the centre crop and ten crops).
 
     This only reports; nothing here feeds back into model selection.
     """
@@ -33,9 +34,9 @@ def report_run(
     available = set(load_store(store_path).counts())
     summary = {}
     for split in [s for s in splits if s in available]:
-        for ten_crop in ten_crops:
-            report, timing = evaluate_on_store(predictor, store_path, split, ten_crop)
-            tag = metric_key(split, ten_crop)
+        for view in views:
+            report, timing = evaluate_on_store(predictor, store_path, split, view)
+            tag = metric_key(split, view)
             (run_dir / f"eval-{tag}.json").write_text(json.dumps({**report.to_dict(), "timing": timing}, indent=2))
             print(f"{tag:<22} {report.summary()}", flush=True)
             if isinstance(report, AgeReport):

@@ -32,6 +32,7 @@ from ferkit.training.losses import inverse_frequency_weights, multi_target_loss,
 from ferkit.training.optim import create_optimizer, create_schedule, current_lr
 from ferkit.training.predict import normalise, predict_probabilities
 from ferkit.training.result import RunResult
+from ferkit.views import Views
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ class Trainer:
             self.forward,
             self.val_data.images,
             self.card.preprocessing,
-            ten_crops=self.config.train.ten_crop,
+            views=Views.TEN if self.config.train.ten_crop else Views.CENTRE,
             bf16=self.bf16,
             channels_last=self.config.train.channels_last,
         )

@@ -52,6 +52,7 @@ async function analyse(blob, name) {
   form.append("file", blob, name);
   form.append("threshold", $("threshold").value || "0");
   form.append("detector", $("detector").value);
+  if ($("views").value) form.append("views", $("views").value);
   setStatus(`Analysing ${name}…`);
   try {
     const analysis = await (await request("/api/v1/analyses", { method: "POST", body: form })).json();
@@ -130,6 +131,26 @@ async function loadHistory() {
   $("history").replaceChildren(...items);
 }
 
+// The form's controls, from the definitions the server checks uploads with.
+async function loadOptions() {
+  try {
+    const options = await (await request("/api/v1/options")).json();
+    for (const name of ["detector", "views"]) {
+      const { choices, default: chosen, help } = options[name];
+      $(name).replaceChildren(...choices.map((choice) => element("option", { text: choice, attributes: { value: choice } })));
+      $(name).value = chosen;
+      $(name).title = help;
+    }
+    const threshold = options.threshold;
+    for (const [attribute, value] of [["min", threshold.minimum], ["max", threshold.maximum], ["value", threshold.default]]) {
+      $("threshold").setAttribute(attribute, String(value));
+    }
+    $("threshold").title = threshold.help;
+  } catch (error) {
+    if ($("key-form").hidden) setStatus(error.message, true);  // a locked server has asked for its key instead
+  }
+}
+
 async function loadExamples() {
   const select = $("examples");
   try {
@@ -153,6 +174,7 @@ function setUpKeyForm() {
     $("api-key").value = "";
     $("key-form").hidden = true;
     setStatus("Key saved for this tab.");
+    loadOptions();
     loadExamples();
     loadHistory();
   });
@@ -206,5 +228,6 @@ setUpKeyForm();
 setUpExamples();
 setUpDrop();
 setUpCamera();
+loadOptions();
 loadExamples();
 loadHistory();
