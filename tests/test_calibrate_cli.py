@@ -30,8 +30,8 @@ def test_calibrate_records_a_temperature_and_keeps_the_weights(tiny_store, tmp_p
     assert main(["calibrate", str(model), "--store", str(tiny_store), "--plot", str(tmp_path / "r.png")]) == 0
     out = capsys.readouterr().out
     record = read_card(model).calibration
-    assert record["fitted_on"] == "PublicTest" and 0.05 < record["temperature"] < 20
-    assert {"ece_before", "ece_after"} <= set(record["PrivateTest"]) and "pinned again" in out
+    assert record.fitted_on == "PublicTest" and 0.05 < record.temperature < 20
+    assert set(record.splits) == {"PublicTest", "PrivateTest"} and "pinned again" in out
     after = initializers(model)
     assert after.keys() == weights.keys() and all(np.array_equal(after[k], weights[k]) for k in weights)
     assert (tmp_path / "r.png").stat().st_size > 10_000
@@ -52,7 +52,7 @@ def test_the_recorded_ece_is_what_evaluate_measures_as_analyze_runs(views, tiny_
     own = [] if views == "mirror" else ["--views", views]  # fer2013-resnet's own views are the mirror's
     assert main(["calibrate", str(model), "--store", str(tiny_store), *own]) == 0
     record = read_card(model).calibration
-    assert record["path"] == "runtime" and record["views"] == views
+    assert record.path == "runtime" and record.views == views
     out = tmp_path / "report.json"
     options = ["--runtime-path", "--views", views]
     assert (
@@ -61,7 +61,7 @@ def test_the_recorded_ece_is_what_evaluate_measures_as_analyze_runs(views, tiny_
         )
         == 0
     )
-    assert json.loads(out.read_text())["ece"] == pytest.approx(record["PrivateTest"]["ece_after"], abs=1e-4)
+    assert json.loads(out.read_text())["ece"] == pytest.approx(record.splits["PrivateTest"].ece_after, abs=1e-4)
 
 
 def test_calibrate_needs_a_store_with_the_models_classes(tmp_path, capsys):

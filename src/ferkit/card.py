@@ -50,6 +50,62 @@ class Preprocessing:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class SplitCalibration:
+    """Expected calibration error and negative log-likelihood on one split, before and after the temperature."""
+
+    ece_before: float
+    ece_after: float
+    nll_before: float
+    nll_after: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The temperature `ferkit calibrate` fitted, where, on which views, and what it did on each test split.
+    Unfitted (a file never calibrated): temperature 1, nothing recorded."""
+
+    temperature: float = 1.0
+    fitted_on: str = ""  # the split the temperature was fitted on ("PublicTest")
+    path: str = ""  # "runtime": faces fed as the analyzer feeds a detector's crop
+    views: Views = Views.MIRROR
+    bins: int = 15
+    store_hash: str = ""
+    splits: dict[str, SplitCalibration] = field(default_factory=dict)  # "PublicTest", "PrivateTest"
+
+    @property
+    def fitted(self) -> bool:
+        return bool(self.fitted_on)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Calibration:
+        """Also reads files calibrated before views were named (`"mirror": true` for the mirror average)."""
+        if not data:
+            return cls()
+        views = data.get("views") or (Views.MIRROR if data.get("mirror", True) else Views.CENTRE)
+        return cls(
+            temperature=float(data.get("temperature", 1.0)),
+            fitted_on=data.get("fitted_on", ""),
+            path=data.get("path", ""),
+            views=Views.parse(views),
+            bins=int(data.get("bins", 15)),
+            store_hash=data.get("store_hash", ""),
+            splits={
+                key: SplitCalibration(**{f.name: float(value[f.name]) for f in fields(SplitCalibration)})
+                for key, value in data.items()
+                if isinstance(value, dict)
+            },
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON the files hold: the splits' records beside the fit's fields, as older readers expect."""
+        if not self.fitted:
+            return {}
+        fit = {name: getattr(self, name) for name in ("temperature", "fitted_on", "path", "bins", "store_hash")}
+        splits = {name: asdict(record) for name, record in self.splits.items()}
+        return {**fit, "views": self.views.value, **splits}
+
+
 @dataclass
 class ModelCard:
     arch: str
@@ -59,7 +115,7 @@ class ModelCard:
     data_hash: str = ""
     weights: str = "fp32"
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
-    calibration: dict[str, Any] = field(default_factory=dict)
+    calibration: Calibration = field(default_factory=Calibration)
     format: int = CARD_FORMAT
     # The views the model is run on unless a user asks otherwise: the mirror average (what `ferkit analyze` did for
     # every model before this key), or the centre crop alone for students taught on mirror-averaged targets.
@@ -88,7 +144,7 @@ class ModelCard:
             data_hash=data.get("data_hash", ""),
             weights=data.get("weights", "fp32"),
             metrics=dict(data.get("metrics") or {}),
-            calibration=dict(data.get("calibration") or {}),
+            calibration=Calibration.from_dict(data.get("calibration") or {}),
             format=version,
             views=Views.parse(data.get("views", Views.MIRROR)),
             extra={key: value for key, value in data.items() if key not in known},
@@ -111,7 +167,7 @@ class ModelCard:
             "data_hash": self.data_hash,
             "weights": self.weights,
             "metrics": self.metrics,
-            "calibration": self.calibration,
+            "calibration": self.calibration.to_dict(),
             "views": self.views.value,
         }
         return {**self.extra, **known}
@@ -126,7 +182,7 @@ class ModelCard:
     @property
     def temperature(self) -> float:
         """Fitted by `ferkit calibrate`; 1 (none) in files made before it."""
-        return float(self.calibration.get("temperature", 1.0))
+        return self.calibration.temperature
 
     @property
     def version(self) -> str:

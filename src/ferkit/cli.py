@@ -7,10 +7,14 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferkit.errors import FerkitError
 from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS
 from ferkit.views import Views
+
+if TYPE_CHECKING:
+    from ferkit.card import Calibration
 
 MODEL_HELP = (
     f"emotion model: a shipped name ({', '.join(EMOTION_MODELS)}; default {DEFAULT_EMOTION}), "
@@ -127,7 +131,8 @@ def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
     if not test:  # files made before their views were recorded: the centre crop's figures
         test, marked = card.metric("PrivateTest"), " (centre)"
     recall = test.get("recall") or {}
-    ece = (card.calibration.get("PrivateTest") or {}).get("ece_after")
+    private = card.calibration.splits.get("PrivateTest")
+    ece = private.ece_after if private else None
     size = sum(path.stat().st_size for path in recognizer.files) / 1e6
     return (
         name,
@@ -283,45 +288,24 @@ def _record_metrics(path: Path, store: str) -> None:
 def cmd_calibrate(args) -> int:
     """Fit the temperature on PublicTest as the analyzer sees it (runtime path, the model's own views unless
     --views says otherwise), measure calibration on both test splits the same way, write it into the file."""
-    from ferkit import calibration
-    from ferkit.data import load_store
-    from ferkit.evaluation.evaluate import analyzer_views
+    from ferkit.evaluation.calibrate import fit_on_store
     from ferkit.runtime.shipped import emotion_model_path
 
     path = emotion_model_path(args.model)
     model = _raw_model(path)
     views = _views(args, model)
-    public, private = (analyzer_views(model, args.store, split, views) for split in ("PublicTest", "PrivateTest"))
-    temperature = round(calibration.fit_temperature(*public), 4)  # as recorded, so the figures below reproduce
-    record = {
-        "temperature": temperature,
-        "fitted_on": "PublicTest",
-        "path": "runtime",
-        "views": views.value,
-        "bins": calibration.ECE_BINS,
-        "store_hash": load_store(args.store).data_hash(),
-    }
-    curves = {}
-    for split, (answers, labels) in (("PublicTest", public), ("PrivateTest", private)):
-        raw, scaled = calibration.scale_views(answers, 1.0), calibration.scale_views(answers, temperature)
-        before, after = calibration.reliability(raw, labels), calibration.reliability(scaled, labels)
-        record[split] = {
-            "ece_before": round(before.ece, 4),
-            "ece_after": round(after.ece, 4),
-            "nll_before": round(calibration.negative_log_likelihood(raw, labels), 4),
-            "nll_after": round(calibration.negative_log_likelihood(scaled, labels), 4),
-        }
+    fit, curves = fit_on_store(model, args.store, views)
+    for split, record in fit.splits.items():
         print(
-            f"{split:<12} ECE {before.ece:.4f} -> {after.ece:.4f}   NLL {record[split]['nll_before']:.4f} -> "
-            f"{record[split]['nll_after']:.4f}"
+            f"{split:<12} ECE {record.ece_before:.4f} -> {record.ece_after:.4f}   "
+            f"NLL {record.nll_before:.4f} -> {record.nll_after:.4f}"
         )
-        curves = {"raw": before, f"T = {temperature:.2f}": after} if split == "PrivateTest" else curves
-    _write_calibration(path, record)
-    print(f"temperature {temperature:.4f} (fitted on PublicTest, runtime path, {VIEWS_SAID[views]}) recorded in {path}")
+    _write_calibration(path, fit)
+    print(f"temperature {fit.temperature:.4f} (fitted on PublicTest, runtime path, {VIEWS_SAID[views]}) in {path}")
     if args.plot:
         from ferkit.evaluation.plots import plot_reliability
 
-        plot_reliability(curves, args.plot, f"{path.stem}, PrivateTest ({len(private[1])} faces)")
+        plot_reliability(curves, args.plot, f"{path.stem}, PrivateTest")
         print(f"wrote {args.plot}")
     return 0
 
@@ -335,7 +319,7 @@ def _raw_model(path: Path):
     return EmotionRecognizer(path, calibrated=False)
 
 
-def _write_calibration(path: Path, record: dict) -> None:
+def _write_calibration(path: Path, record: Calibration) -> None:
     from ferkit.runtime.ensemble import file_sha256, repin_members, write_calibration
 
     if path.suffix == ".json":

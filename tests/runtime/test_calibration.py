@@ -94,6 +94,19 @@ def test_a_card_round_trips_and_refuses_what_it_cannot_read():
     assert metric_key("PrivateTest", Views.MIRROR) == "PrivateTest-mirror" and card.views == Views.MIRROR
     centre = ModelCard.from_json(replace(card, views=Views.CENTRE).to_json(), "x")
     assert centre.views is Views.CENTRE and ModelCard.from_dict({**card.to_dict(), "views": "ten"}).views is Views.TEN
+    # The calibration record is typed; a file calibrated before views were named said "mirror": true or false.
+    from ferkit.card import Calibration, SplitCalibration
+
+    fit = Calibration(
+        1.5, "PublicTest", "runtime", Views.CENTRE, 15, "h", {"PrivateTest": SplitCalibration(0.1, 0.02, 1.0, 0.9)}
+    )
+    assert ModelCard.from_json(replace(card, calibration=fit).to_json()).calibration == fit
+    older = {**fit.to_dict(), "mirror": False}
+    del older["views"]
+    assert (
+        Calibration.from_dict(older) == fit and Calibration.from_dict({**older, "mirror": True}).views is Views.MIRROR
+    )
+    assert Calibration.from_dict({}) == Calibration() and Calibration().to_dict() == {} and card.temperature == 1.0
     with pytest.raises(FerkitError, match="unknown views 'sideways'"):
         ModelCard.from_dict({**card.to_dict(), "views": "sideways"}, "odd.onnx")
     with pytest.raises(FerkitError, match="newer than this ferkit reads"):

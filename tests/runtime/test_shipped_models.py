@@ -120,7 +120,7 @@ def test_evaluate_reproduces_the_recorded_numbers(kind, stores, predictions, tmp
     if kind != "age":
         as_analyzed, labels = _mirror_averaged(predictions, kind, "PrivateTest")
         assert reliability(as_analyzed, labels).ece == pytest.approx(
-            card.calibration["PrivateTest"]["ece_after"], abs=1e-4
+            card.calibration.splits["PrivateTest"].ece_after, abs=1e-4
         )
     # The store the numbers were measured on is the one this ingest makes today. Files measured before they
     # recorded that store's hash were measured on the store they were trained on.
@@ -129,8 +129,8 @@ def test_evaluate_reproduces_the_recorded_numbers(kind, stores, predictions, tmp
     store_hash = load_store(stores[kind]).data_hash()
     assert store_hash == card.metrics["PrivateTest"].get("store_hash", card.data_hash)
     if kind != "age":
-        assert card.calibration["fitted_on"] == "PublicTest" and card.calibration["store_hash"] == store_hash
-        assert card.calibration["path"] == "runtime" and card.calibration["mirror"] is True
+        assert card.calibration.fitted_on == "PublicTest" and card.calibration.store_hash == store_hash
+        assert card.calibration.path == "runtime" and card.calibration.views is card.views
 
 
 def _mirror_averaged(predictions, kind, split) -> tuple[np.ndarray, np.ndarray]:
@@ -151,7 +151,7 @@ def test_evaluate_measures_what_the_analyzer_answers(stores, tmp_path):
     recorded PublicTest ECE it reproduces."""
     path = EMOTION_MODELS["fer2013-fast"]
     measured = _evaluate(path, stores["fer2013-fast"], "PublicTest", tmp_path, "--runtime-path", "--views", "mirror")
-    recorded = load_emotion_model(path).card.calibration["PublicTest"]["ece_after"]
+    recorded = load_emotion_model(path).card.calibration.splits["PublicTest"].ece_after
     assert measured["ece"] == pytest.approx(recorded, abs=1e-4)
 
 

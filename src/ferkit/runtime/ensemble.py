@@ -16,7 +16,7 @@ import numpy as np
 
 from ferkit import calibration
 from ferkit.atomic import atomic_write
-from ferkit.card import CardHolder, ModelCard, Preprocessing
+from ferkit.card import Calibration, CardHolder, ModelCard, Preprocessing
 from ferkit.errors import FerkitError
 from ferkit.runtime.recognizer import EmotionRecognizer
 from ferkit.views import Views
@@ -32,13 +32,13 @@ class EnsembleRecognizer(CardHolder):
         members: list[EmotionRecognizer],
         metrics: dict[str, Any] | None = None,
         path: Path | None = None,
-        calibration: dict[str, Any] | None = None,
+        calibration: Calibration | None = None,
         calibrated: bool = True,
     ):
         self.members = members
         self.path = path
         self.classes: tuple[str, ...] = _common_classes(members)
-        self.card = _ensemble_card(members, metrics or {}, calibration or {})
+        self.card = _ensemble_card(members, metrics or {}, calibration or Calibration())
         self.temperature = self.card.temperature if calibrated else 1.0
 
     @classmethod
@@ -47,7 +47,8 @@ class EnsembleRecognizer(CardHolder):
         manifest = read_manifest(path)
         try:
             members = [_load_member(path.parent, entry, threads) for entry in manifest["members"]]
-            return cls(members, manifest.get("metrics", {}), path, manifest.get("calibration"), calibrated)
+            fit = Calibration.from_dict(manifest.get("calibration") or {})
+            return cls(members, manifest.get("metrics", {}), path, fit, calibrated)
         except FerkitError as error:
             raise FerkitError(f"{path}: {error}") from None
 
@@ -99,11 +100,12 @@ def write_manifest(
     members: list[str | Path],
     out: str | Path,
     metrics: dict[str, Any] | None = None,
-    calibration: dict[str, Any] | None = None,
+    calibration: Calibration | None = None,
 ) -> Path:
     out = check_manifest_place(members, out)
     entries = [{"file": Path(member).name, "sha256": file_sha256(Path(member))} for member in members]
-    manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}, "calibration": calibration or {}}
+    fit = (calibration or Calibration()).to_dict()
+    manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}, "calibration": fit}
     return _write_json(out, manifest)
 
 
@@ -124,9 +126,9 @@ def repin_members(folder: Path, old_sha256: str, new_sha256: str) -> list[Path]:
     return repinned
 
 
-def write_calibration(path: Path, calibration: dict[str, Any]) -> None:
+def write_calibration(path: Path, calibration: Calibration) -> None:
     manifest = read_manifest(path)
-    manifest["calibration"] = calibration
+    manifest["calibration"] = calibration.to_dict()
     _write_json(path, manifest)
 
 
@@ -192,7 +194,7 @@ def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:
     return members[0].classes
 
 
-def _ensemble_card(members: list[EmotionRecognizer], metrics: dict[str, Any], calibration: dict[str, Any]) -> ModelCard:
+def _ensemble_card(members: list[EmotionRecognizer], metrics: dict[str, Any], calibration: Calibration) -> ModelCard:
     """What a single model's card says, so listings and the service can describe an ensemble too. Faces are
     prepared at the largest member size; each member resizes and normalises them its own way."""
     cards = [member.card for member in members]
