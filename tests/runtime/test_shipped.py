@@ -18,6 +18,7 @@ EXPECTED_CLASSES = {
     "ferplus": FERPLUS_ANSWERS,
     "fer2013-ensemble": FER2013_CLASSES,
     "ferplus-ensemble": FERPLUS_ANSWERS,
+    "both": FERPLUS_ANSWERS,
 }
 
 
@@ -73,3 +74,15 @@ def test_models_speed_times_every_shipped_model_on_this_cpu(capsys):
     rates = [float(cell) for row in rows for cell, after in zip(row, row[1:]) if after.startswith("[")]
     assert len(rates) == len(rows) and all(rate > 0 for rate in rates)
     assert "crops/s: batch 64" in out and "CPU " in out
+
+
+def test_a_student_with_the_mirror_folded_in_runs_on_the_centre_crop_alone():
+    """`both` was taught on mirror-averaged targets: its card says centre, and the analyzer, the service's pool
+    and `evaluate --views own` then ask one view per face (half the default's classifier work per view count)."""
+    from ferkit.runtime.analyzer import Analyzer
+    from ferkit.views import Views
+
+    assert load_emotion_model("both").card.views is Views.CENTRE
+    assert Analyzer(model="both", detector="none", age=False).views is Views.CENTRE
+    assert Analyzer(model="both", detector="none", age=False, views="mirror").views is Views.MIRROR
+    assert load_emotion_model(None).card.views is Views.MIRROR

@@ -13,7 +13,7 @@ import torch
 
 from ferkit import __version__
 from ferkit.atomic import atomic_write
-from ferkit.card import METADATA_KEY, ModelCard
+from ferkit.card import METADATA_KEY, Calibration, ModelCard
 from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint, with_teacher_share
 from ferkit.views import Views
 
@@ -74,7 +74,7 @@ def export_onnx(
         weights="fp16" if fp16_weights else "fp32",
         views=views or card.views,
         metrics={},
-        calibration={},
+        calibration=Calibration(),
         extra={"ferkit_version": __version__, "input": INPUT_NAME, "output": OUTPUT_NAME} | _head_mix(card),
     )
     return save_with_card(proto, onnx_card, out)

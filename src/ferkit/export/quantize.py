@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ferkit.card import Calibration
 from ferkit.data.store import load_store
 from ferkit.errors import FerkitError
 from ferkit.export.onnx import INPUT_NAME, read_card, restore_fp32_weights, save_with_card, store_weights_as_fp16
@@ -87,7 +88,7 @@ def quantize_int8(
         "calibration": f"{len(pixels)} random {CALIBRATION_SPLIT} faces",
     }
     int8_card = replace(
-        card, weights="int8", metrics={}, calibration={}, extra={**card.extra, "quantisation": quantisation}
+        card, weights="int8", metrics={}, calibration=Calibration(), extra={**card.extra, "quantisation": quantisation}
     )
     return save_with_card(proto, int8_card, out)
 
