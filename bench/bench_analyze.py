@@ -26,7 +26,7 @@ import numpy as np
 from ferkit.cpu import cpu_line
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
 from ferkit.runtime.draw import annotate
-from ferkit.views import Views
+from ferkit.views import VIEW_NAMES
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
 
@@ -116,9 +116,7 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument(
-        "--views", choices=[views.value for views in Views], help="views per face (default: the model's own)"
-    )
+    parser.add_argument("--views", choices=VIEW_NAMES, help="views per face (default: the model's own)")
     parser.add_argument("--model", help="a shipped emotion model's name or a file (default: ferkit's default)")
     parser.add_argument("--fer-python", help="python of an environment where `pip install fer` worked")
     args = parser.parse_args()

@@ -20,7 +20,7 @@ import numpy as np
 
 from ferkit.cpu import cpu_line
 from ferkit.data import load_store
-from ferkit.labels import canonical, restrict_probabilities
+from ferkit.labels import in_classes
 from ferkit.runtime.shipped import load_emotion_model
 
 Shift = Callable[[np.ndarray], np.ndarray]
@@ -63,8 +63,7 @@ SHIFTS: dict[str, Shift] = {
 def accuracy(model, faces: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> float:
     """Read in the store's classes: a FER+ model on FER2013's faces answers among FER2013's seven."""
     probabilities = np.concatenate([model.predict_faces(list(faces[i : i + 512])) for i in range(0, len(faces), 512)])
-    if tuple(map(canonical, model.classes)) != tuple(map(canonical, classes)):
-        probabilities = restrict_probabilities(probabilities, tuple(model.classes), classes)
+    probabilities = in_classes(probabilities, tuple(model.classes), classes)
     return float((probabilities.argmax(1) == labels).mean())
 
 

@@ -23,7 +23,7 @@ from ferkit.runtime.draw import annotate
 from ferkit.runtime.schedule import AGE_EVERY, DETECT_EVERY
 from ferkit.runtime.tracking import IouTracker
 from ferkit.runtime.video import analyze_video
-from ferkit.views import Views
+from ferkit.views import VIEW_NAMES
 
 DEFAULT_CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples" / "video" / "short_hamilton_clip.mp4"
 
@@ -89,9 +89,7 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the looped memory run (0: none)")
     parser.add_argument("--threads", type=int, default=0)
-    parser.add_argument(
-        "--views", choices=[views.value for views in Views], help="views per face (default: the model's own)"
-    )
+    parser.add_argument("--views", choices=VIEW_NAMES, help="views per face (default: the model's own)")
     args = parser.parse_args()
     analyzer = Analyzer(AnalyzerOptions(threads=args.threads, views=args.views))
     print(cpu_line(args.threads or None))

@@ -17,7 +17,7 @@ import torch
 from ferkit.errors import FerkitError
 from ferkit.evaluation.evaluate import labelled_part, runtime_faces
 from ferkit.evaluation.metrics import classification_report
-from ferkit.labels import canonical, restrict_probabilities
+from ferkit.labels import in_classes
 from ferkit.training.predict import CheckpointPredictor
 
 MIXES = np.round(np.linspace(0, 1, 11), 2)  # the teacher head's share
@@ -32,9 +32,7 @@ def head_probabilities(predictor: CheckpointPredictor, store_path: str, split: s
     for head in range(heads):
         predictor.model.fc.mix = torch.nn.functional.one_hot(torch.tensor(head), heads).float().view(1, -1, 1)
         probabilities = predictor.predict_prepared(faces)
-        if tuple(map(canonical, store.classes)) != tuple(map(canonical, predictor.classes)):
-            probabilities = restrict_probabilities(probabilities, predictor.classes, tuple(store.classes))
-        answers.append(probabilities)
+        answers.append(in_classes(probabilities, tuple(predictor.classes), tuple(store.classes)))
     return answers, part.labels
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ferkit.errors import FerkitError
 from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS
-from ferkit.views import Views
+from ferkit.views import VIEW_NAMES, Views
 
 if TYPE_CHECKING:
     from ferkit.card import Calibration
@@ -676,7 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--calibration-count", type=int, default=512, help="Training faces that calibrate --int8")
     export.add_argument(
         "--views",
-        choices=[views.value for views in Views],
+        choices=VIEW_NAMES,
         help="the views users' analyses run it on unless they ask otherwise, recorded in its card (default: mirror; "
         "centre for a student taught on mirror-averaged targets, which has the mirror folded in)",
     )
@@ -849,7 +849,7 @@ def _add_views_flag(parser, default: str, why: str = "") -> None:
     """--views, as AnalyzerOptions.views offers it, plus `own`: the views the model's card names."""
     parser.add_argument(
         "--views",
-        choices=[*(views.value for views in Views), OWN_VIEWS],
+        choices=[*VIEW_NAMES, OWN_VIEWS],
         default=default,
         help="views of each face the model answers on, averaged: centre, mirror (2x the work), ten (10x), or own "
         f"(the model's, from its card) (default: {default}{why})",

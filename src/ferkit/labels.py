@@ -71,6 +71,14 @@ def restrict_probabilities(probabilities: np.ndarray, source: tuple[str, ...], t
     return kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
 
 
+def in_classes(probabilities: np.ndarray, source: tuple[str, ...], target: tuple[str, ...]) -> np.ndarray:
+    """A model's probabilities read in a store's classes: as they are where both name the same emotions in the
+    same order (FER+'s happiness is happy), else restricted to the store's (restrict_probabilities)."""
+    if tuple(map(canonical, source)) == tuple(map(canonical, target)):
+        return probabilities
+    return restrict_probabilities(probabilities, source, target)
+
+
 # Age models predict a distribution over whole years 0..100 (older ages count as 100).
 MAX_AGE = 100
 AGE_CLASSES = tuple(str(age) for age in range(MAX_AGE + 1))

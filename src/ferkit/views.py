@@ -62,3 +62,6 @@ class Views(StrEnum):
     def metric_suffix(self) -> str:
         """How a card names a split's figures measured on these views ("PublicTest", "PublicTest-mirror", ...)."""
         return {Views.CENTRE: "", Views.MIRROR: "-mirror", Views.TEN: "-tencrop"}[self]
+
+
+VIEW_NAMES = tuple(views.value for views in Views)  # what a flag, a form field or an options answer accepts

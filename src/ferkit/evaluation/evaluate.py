@@ -19,7 +19,7 @@ from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
 from ferkit.faces import prepare_faces
-from ferkit.labels import canonical, restrict_probabilities
+from ferkit.labels import in_classes, restrict_probabilities
 from ferkit.views import Views
 
 
@@ -67,8 +67,8 @@ def evaluate_on_store(
 
     probabilities = predictor.predict_prepared(images, views)
     seconds = time.perf_counter() - started
-    if store.label_set != "age" and _spoken(store.classes) != _spoken(predictor.classes):
-        probabilities = restrict_probabilities(probabilities, predictor.classes, tuple(store.classes))
+    if store.label_set != "age":
+        probabilities = in_classes(probabilities, tuple(predictor.classes), tuple(store.classes))
     if store.label_set == "age":
         attributes = part.attributes
         report = age_report(
@@ -82,11 +82,6 @@ def evaluate_on_store(
         report.ece = reliability(probabilities, part.labels).ece
     timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
     return report, timing
-
-
-def _spoken(classes) -> tuple[str, ...]:
-    """Class names in the one vocabulary (happiness -> happy): a FER+ model on a FER+ store needs no mapping."""
-    return tuple(canonical(name) for name in classes)
 
 
 def analyzer_views(predictor, store_path: str | Path, split: str, views: Views = Views.MIRROR):

@@ -24,7 +24,7 @@ from ferkit.runtime.images import read_image
 from ferkit.runtime.options import OptionSpec, check_ranges, option, specs_of, with_overrides
 from ferkit.runtime.results import Face, FaceResult, ImageResult, label_above
 from ferkit.runtime.shipped import AGE_MODEL, load_emotion_model
-from ferkit.views import Views
+from ferkit.views import VIEW_NAMES, Views
 
 if TYPE_CHECKING:
     from ferkit.runtime.shipped import EmotionModel
@@ -58,7 +58,7 @@ class AnalyzerOptions:
         "views of each face the classifier answers on, averaged: centre (the crop alone), mirror (and its mirror "
         "image: 2x the work), ten (ten crops: 10x) (default: the model's own, from its card)",
         parse=str,
-        choices=tuple(item.value for item in Views),
+        choices=VIEW_NAMES,
     )
     detect_size: int = option(
         1024, "images or frames larger than this (longest side) are searched on a downscaled copy", low=32

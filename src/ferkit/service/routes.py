@@ -35,7 +35,7 @@ from ferkit.service.schemas import (
     RangeOut,
 )
 from ferkit.service.uploads import Upload, check_upload, clean_file_name
-from ferkit.views import Views
+from ferkit.views import VIEW_NAMES, Views
 
 # Documents the key in the OpenAPI schema (Swagger's "Authorize") of a server that has one (app.py includes it
 # then); guard.py enforces it, before the body is read.
@@ -45,7 +45,7 @@ api_key_header = APIKeyHeader(
 router = APIRouter(prefix="/api/v1", tags=["analyses"])
 # The upload's form fields are made from AnalyzerOptions' definitions, as the CLI's flags are.
 DetectorName = Literal[tuple(list_detectors())]  # type: ignore[valid-type]  # the runtime's names, not a copy
-ViewsName = Literal[tuple(views.value for views in Views)]  # type: ignore[valid-type]
+ViewsName = Literal[VIEW_NAMES]  # type: ignore[valid-type]
 SPECS = option_specs()
 DETECTOR, THRESHOLD, VIEWS = SPECS["detector"], SPECS["threshold"], SPECS["views"]
 DEFAULTS = AnalyzerOptions()
@@ -94,7 +94,7 @@ def create_analysis(
     ),
     detector: Annotated[DetectorName, Form(description=DETECTOR.help)] = DEFAULTS.detector,  # type: ignore[valid-type]
     # Not nullable in the schema (a form field cannot say null); left out, the loaded model's own views.
-    views: Annotated[ViewsName, Form(description=VIEWS.help)] = None,  # type: ignore[valid-type]
+    views: Annotated[ViewsName, Form(description=VIEWS.help)] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> AnalysisOut:
     settings = request.app.state.settings
@@ -237,7 +237,7 @@ def upload_options(request: Request) -> OptionsOut:
     pool = request.app.state.analyzers
     return OptionsOut(
         detector=ChoiceOut(choices=list_detectors(), default=DEFAULTS.detector, help=DETECTOR.help),
-        views=ChoiceOut(choices=[views.value for views in Views], default=pool.views.value, help=VIEWS.help),
+        views=ChoiceOut(choices=list(VIEW_NAMES), default=pool.views.value, help=VIEWS.help),
         threshold=RangeOut(
             minimum=THRESHOLD.low, maximum=THRESHOLD.high, default=DEFAULTS.threshold, help=THRESHOLD.help
         ),

@@ -81,6 +81,7 @@ class Trainer:
         # Age models are chosen by mean absolute error (years); emotion models by accuracy.
         self.is_age = store.label_set == "age"
         mean, std = normalisation(self.train_data.images)
+        model_kwargs = _model_kwargs(config)
         preprocessing = Preprocessing(self.spec.image_size, self.spec.input_size, bool(store.equalized), mean, std)
         self.card = ModelCard(
             arch=config.model.name,
@@ -88,10 +89,10 @@ class Trainer:
             preprocessing=preprocessing,
             label_set=store.label_set,
             data_hash=store.data_hash(),
-            extra={"model_kwargs": _model_kwargs(config)},
+            extra={"model_kwargs": model_kwargs},
         )
-        self.model = create_model(config.model.name, len(self.classes), **_model_kwargs(config))
-        self.head_mix = _model_kwargs(config).get("head_mix")
+        self.model = create_model(config.model.name, len(self.classes), **model_kwargs)
+        self.head_mix = model_kwargs.get("head_mix")
         if train_cfg.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.forward = torch.compile(self.model) if train_cfg.compile else self.model
