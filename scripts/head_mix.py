@@ -25,14 +25,14 @@ MIXES = np.round(np.linspace(0, 1, 11), 2)  # the teacher head's share
 
 def head_probabilities(predictor: CheckpointPredictor, store_path: str, split: str) -> tuple[list, np.ndarray]:
     """Each head's probabilities alone, in the store's classes, and the labels."""
-    store, part = labelled_part(predictor, store_path, split)
+    _, part, classes = labelled_part(predictor, store_path, split)
     faces = runtime_faces(part, predictor)
     heads = predictor.model.fc.mix.shape[1]
     answers = []
     for head in range(heads):
         predictor.model.fc.mix = torch.nn.functional.one_hot(torch.tensor(head), heads).float().view(1, -1, 1)
         probabilities = predictor.predict_prepared(faces)
-        answers.append(in_classes(probabilities, tuple(predictor.classes), tuple(store.classes)))
+        answers.append(in_classes(probabilities, tuple(predictor.classes), classes))
     return answers, part.labels
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 
+from ferkit.card import SplitMetrics
 from ferkit.runtime.shipped import emotion_model_path, load_emotion_model
 
 VIEWS = [
@@ -18,23 +19,23 @@ VIEWS = [
 ]
 
 
-def results_table(metrics: dict) -> list[str]:
+def results_table(metrics: dict[str, SplitMetrics]) -> list[str]:
     rows = ["| split | crops | accuracy | macro-F1 |", "| --- | --- | --- | --- |"]
     for key, crops in VIEWS:
         if key in metrics:
             split = key.split("-")[0]
-            rows.append(f"| {split} | {crops} | {metrics[key]['accuracy']:.4f} | {metrics[key]['macro_f1']:.4f} |")
+            rows.append(f"| {split} | {crops} | {metrics[key].accuracy:.4f} | {metrics[key].macro_f1:.4f} |")
     return rows
 
 
-def recall_table(metrics: dict) -> list[str]:
+def recall_table(metrics: dict[str, SplitMetrics]) -> list[str]:
     keys = [key for key, _ in VIEWS if key.startswith("PrivateTest") and key in metrics]
     rows = [
         "| class | " + " | ".join(f"{key} recall | F1" for key in keys) + " |",
         "| --- |" + " --- | --- |" * len(keys),
     ]
-    for name in metrics[keys[0]]["classes"]:
-        cells = " | ".join(f"{metrics[k]['recall'][name]:.3f} | {metrics[k]['f1'][name]:.3f}" for k in keys)
+    for name in metrics[keys[0]].classes:
+        cells = " | ".join(f"{metrics[k].recall[name]:.3f} | {metrics[k].f1[name]:.3f}" for k in keys)
         rows.append(f"| {name} | {cells} |")
     return rows
 

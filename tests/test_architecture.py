@@ -9,7 +9,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "ferkit"
-GROUND = ("labels", "errors", "atomic", "progress", "config", "calibration", "cpu", "faces", "views", "card")
+GROUND = (
+    "labels",
+    "errors",
+    "atomic",
+    "progress",
+    "config",
+    "calibration",
+    "cpu",
+    "faces",
+    "views",
+    "card",
+    "deadline",
+)
 LAYER = {
     **dict.fromkeys(GROUND, 0),
     "data": 1,

@@ -108,7 +108,7 @@ def test_export_records_metrics_that_evaluate_reproduces(trained, capsys):
     assert (
         main(["evaluate", str(out), "--store", str(store), "--split", "test", "--json", str(tmp_path / "e.json")]) == 0
     )
-    assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == recorded["PrivateTest"]["accuracy"]
+    assert json.loads((tmp_path / "e.json").read_text())["accuracy"] == recorded["PrivateTest"].accuracy
 
 
 def test_record_measures_again_and_keeps_the_weights(trained, capsys):
@@ -118,8 +118,8 @@ def test_record_measures_again_and_keeps_the_weights(trained, capsys):
     before = EmotionRecognizer(out).predict_prepared(faces)
     assert main(["record", str(out), "--store", str(store)]) == 0
     recorded = read_card(out).metrics
-    assert recorded["PrivateTest"]["count"] == int((load_store(store).split("PrivateTest").labels >= 0).sum())
-    assert recorded["PrivateTest"]["store_hash"] == load_store(store).data_hash()
+    assert recorded["PrivateTest"].count == int((load_store(store).split("PrivateTest").labels >= 0).sum())
+    assert recorded["PrivateTest"].store_hash == load_store(store).data_hash()
     np.testing.assert_array_equal(EmotionRecognizer(out).predict_prepared(faces), before)
     capsys.readouterr()
     assert main(["record", str(tmp_path / "m.json"), "--store", str(store)]) == 2

@@ -4,6 +4,7 @@ torch = pytest.importorskip("torch", reason="models need the train extra (torch)
 
 from ferkit.errors import ConfigError  # noqa: E402
 from ferkit.models import create_model, get_spec, list_models, model_summary  # noqa: E402
+from ferkit.runtime.shipped import SHIPPED_MODELS  # noqa: E402
 
 
 @pytest.mark.parametrize("name", list_models())
@@ -77,3 +78,22 @@ def test_mixed_heads_train_side_by_side_and_answer_as_one(name):
 def test_a_head_mix_must_be_weights(mix):
     with pytest.raises(ValueError, match="head mix"):
         create_model("resnet18_v2_quarter", num_classes=8, head_mix=mix)
+
+
+@pytest.mark.parametrize("shipped", SHIPPED_MODELS, ids=lambda model: model.name)
+def test_the_name_table_says_where_each_shipped_model_came_from(shipped):
+    """Each trained model's recipe exists and makes the run and architecture the table names, and the file's card
+    says the same architecture: one model, five names, no two of them disagreeing."""
+    from pathlib import Path
+
+    from ferkit.config import Config
+    from ferkit.runtime.age import AgeEstimator
+    from ferkit.runtime.shipped import load_emotion_model
+
+    card = AgeEstimator(shipped.file).model.card if shipped.name == "age" else load_emotion_model(shipped.file).card
+    if shipped.recipe is None:  # an ensemble: its members are named by its manifest
+        assert "+" in card.arch and shipped.file.suffix == ".json"
+        return
+    recipe = Config.load(Path(__file__).parents[1] / "recipes" / f"{shipped.recipe}.yaml")
+    assert (recipe.train.name, recipe.model.name) == (shipped.run, shipped.arch)
+    assert card.arch == shipped.arch and get_spec(shipped.arch)

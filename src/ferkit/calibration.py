@@ -7,7 +7,7 @@ every accuracy figure, is unchanged: only how sure the model says it is moves.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,15 +37,21 @@ def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> fl
 
 
 def fit_temperature(
-    views: np.ndarray | Sequence[np.ndarray], labels: np.ndarray, low: float = 0.05, high: float = 20.0
+    views: np.ndarray | Sequence[np.ndarray],
+    labels: np.ndarray,
+    low: float = 0.05,
+    high: float = 20.0,
+    read: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> float:
     """The temperature with the least negative log-likelihood of the averaged views ((N, C): one view), by
     golden-section search on log T, where the likelihood is unimodal. Fitting on the views the model is run on
-    matters: the mirror average is already less sure than either view, so it wants a lower temperature."""
+    matters: the mirror average is already less sure than either view, so it wants a lower temperature. `read`
+    turns the model's answer into the labels' classes (a FER+ model's eight read as FER2013's seven)."""
     views = [views] if isinstance(views, np.ndarray) and views.ndim == 2 else list(views)
+    read = read or (lambda probabilities: probabilities)
 
     def loss(log_temperature: float) -> float:
-        return negative_log_likelihood(scale_views(views, float(np.exp(log_temperature))), labels)
+        return negative_log_likelihood(read(scale_views(views, float(np.exp(log_temperature)))), labels)
 
     ratio = (np.sqrt(5) - 1) / 2
     a, b = np.log(low), np.log(high)

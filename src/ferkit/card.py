@@ -2,7 +2,7 @@
 needs nothing else. One home, typed; JSON only at the edges (ONNX metadata, checkpoint payloads, manifests).
 
     card = ModelCard.from_json(text, "model.onnx")
-    card.classes, card.preprocessing.input_size, card.metric("PrivateTest")["accuracy"], card.temperature
+    card.classes, card.preprocessing.input_size, card.metric("PrivateTest").accuracy, card.temperature
 """
 
 from __future__ import annotations
@@ -24,6 +24,60 @@ def metric_key(split: str, views: Views = Views.CENTRE) -> str:
     """Where a split's figures on these views are recorded: "PrivateTest" (the centre crop), "PrivateTest-mirror",
     "PrivateTest-tencrop"."""
     return f"{split}{views.metric_suffix}"
+
+
+@dataclass(frozen=True)
+class SplitMetrics:
+    """What a file records about itself on one split and views (one metric_key): an emotion model's accuracy,
+    macro-F1, per-class figures and calibration error, or the age model's mean absolute error; the store's hash
+    says which ingest the figures were measured on. Older files without a key still load (None)."""
+
+    count: int = 0
+    accuracy: float | None = None
+    macro_f1: float | None = None
+    balanced_accuracy: float | None = None  # recorded since 2026-12-06; `balanced` derives it for older files
+    ece: float | None = None
+    mae: float | None = None
+    classes: tuple[str, ...] = ()
+    recall: dict[str, float] = field(default_factory=dict)
+    precision: dict[str, float] = field(default_factory=dict)
+    f1: dict[str, float] = field(default_factory=dict)
+    store_hash: str | None = None
+    other: dict[str, Any] = field(default_factory=dict)  # the rest as recorded (the age report's breakdowns)
+
+    @property
+    def balanced(self) -> float | None:
+        """Balanced accuracy (the mean per-class recall), recorded or derived from the recalls."""
+        if self.balanced_accuracy is not None:
+            return self.balanced_accuracy
+        return sum(self.recall.values()) / len(self.recall) if self.recall else None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SplitMetrics:
+        named = {f.name for f in fields(cls)} - {"other"}
+        known = {key: value for key, value in data.items() if key in named}
+        if "classes" in known:
+            known["classes"] = tuple(known["classes"])
+        return cls(**known, other={key: value for key, value in data.items() if key not in named})
+
+    def to_dict(self) -> dict[str, Any]:
+        recorded = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "other"}
+        recorded = {key: value for key, value in recorded.items() if value not in (None, (), {})}
+        if self.classes:
+            recorded["classes"] = list(self.classes)
+        return {**recorded, **self.other}
+
+
+def metrics_from_dict(data: dict[str, Any]) -> dict[str, SplitMetrics]:
+    """A file's or manifest's metrics record, by metric_key."""
+    return {
+        key: record if isinstance(record, SplitMetrics) else SplitMetrics.from_dict(record)
+        for key, record in data.items()
+    }
+
+
+def metrics_to_dict(metrics: dict[str, SplitMetrics]) -> dict[str, dict[str, Any]]:
+    return {key: record.to_dict() for key, record in metrics.items()}
 
 
 @dataclass(frozen=True)
@@ -71,6 +125,8 @@ class Calibration:
     views: Views = Views.MIRROR
     bins: int = 15
     store_hash: str = ""
+    # The labels the probabilities were calibrated to ("fer2013", "ferplus"); files before it: the model's own.
+    label_set: str | None = None
     splits: dict[str, SplitCalibration] = field(default_factory=dict)  # "PublicTest", "PrivateTest"
 
     @property
@@ -90,6 +146,7 @@ class Calibration:
             views=Views.parse(views),
             bins=int(data.get("bins", 15)),
             store_hash=data.get("store_hash", ""),
+            label_set=data.get("label_set"),
             splits={
                 key: SplitCalibration(**{f.name: float(value[f.name]) for f in fields(SplitCalibration)})
                 for key, value in data.items()
@@ -101,7 +158,8 @@ class Calibration:
         """The JSON the files hold: the splits' records beside the fit's fields, as older readers expect."""
         if not self.fitted:
             return {}
-        fit = {name: getattr(self, name) for name in ("temperature", "fitted_on", "path", "bins", "store_hash")}
+        recorded = ("temperature", "fitted_on", "path", "bins", "store_hash", "label_set")
+        fit = {name: getattr(self, name) for name in recorded if getattr(self, name) is not None}
         splits = {name: asdict(record) for name, record in self.splits.items()}
         return {**fit, "views": self.views.value, **splits}
 
@@ -114,7 +172,7 @@ class ModelCard:
     label_set: str | None = None
     data_hash: str = ""
     weights: str = "fp32"
-    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: dict[str, SplitMetrics] = field(default_factory=dict)
     calibration: Calibration = field(default_factory=Calibration)
     format: int = CARD_FORMAT
     # The views the model is run on unless a user asks otherwise: the mirror average (what `ferkit analyze` did for
@@ -143,7 +201,7 @@ class ModelCard:
             label_set=data.get("label_set"),
             data_hash=data.get("data_hash", ""),
             weights=data.get("weights", "fp32"),
-            metrics=dict(data.get("metrics") or {}),
+            metrics=metrics_from_dict(data.get("metrics") or {}),
             calibration=Calibration.from_dict(data.get("calibration") or {}),
             format=version,
             views=Views.parse(data.get("views", Views.MIRROR)),
@@ -166,7 +224,7 @@ class ModelCard:
             "preprocessing": self.preprocessing.to_dict(),
             "data_hash": self.data_hash,
             "weights": self.weights,
-            "metrics": self.metrics,
+            "metrics": metrics_to_dict(self.metrics),
             "calibration": self.calibration.to_dict(),
             "views": self.views.value,
         }
@@ -175,9 +233,9 @@ class ModelCard:
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
 
-    def metric(self, split: str, views: Views = Views.CENTRE) -> dict[str, Any]:
-        """The recorded figures of a split on these views ({} if never measured)."""
-        return self.metrics.get(metric_key(split, views), {})
+    def metric(self, split: str, views: Views = Views.CENTRE) -> SplitMetrics | None:
+        """The recorded figures of a split on these views (None if never measured)."""
+        return self.metrics.get(metric_key(split, views))
 
     @property
     def temperature(self) -> float:
@@ -212,5 +270,8 @@ class Predictor(Protocol):
 
     @property
     def preprocessing(self) -> Preprocessing: ...
+
+    @property
+    def image_size(self) -> int: ...
 
     def predict_prepared(self, faces: np.ndarray, views: Views = Views.CENTRE) -> np.ndarray: ...

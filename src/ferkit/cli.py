@@ -7,23 +7,27 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ferkit.errors import FerkitError
 from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS
 from ferkit.views import VIEW_NAMES, Views
 
 if TYPE_CHECKING:
-    from ferkit.card import Calibration
+    from ferkit.card import Calibration, Predictor, SplitMetrics
+    from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
+    from ferkit.runtime.options import VideoOptions
+    from ferkit.runtime.shipped import EmotionModel
 
+T = TypeVar("T")
 MODEL_HELP = (
     f"emotion model: a shipped name ({', '.join(EMOTION_MODELS)}; default {DEFAULT_EMOTION}), "
     "an .onnx file or an ensemble .json"
 )
 
 
-def cmd_data_prepare(args) -> int:
-    from ferkit.data import prepare
+def cmd_data_prepare(args: argparse.Namespace) -> int:
+    from ferkit.data.ingest import prepare
 
     store = prepare(
         args.source,
@@ -43,7 +47,7 @@ def cmd_data_prepare(args) -> int:
     return 0
 
 
-def cmd_data_info(args) -> int:
+def cmd_data_info(args: argparse.Namespace) -> int:
     from ferkit.data import load_store
     from ferkit.data.info import counts_table, plot_counts
 
@@ -62,9 +66,10 @@ def cmd_data_info(args) -> int:
 
 
 TEST_SETS = {"fer2013": "FER2013 PrivateTest", "ferplus": "FER+ PrivateTest (majority faces)"}
+LABEL_SET_NAMES = {"fer2013": "FER2013", "ferplus": "FER+"}
 
 
-def cmd_models(args) -> int:
+def cmd_models(args: argparse.Namespace) -> int:
     """The shipped models (needs only the runtime), then the trainable architectures (needs torch)."""
     _print_shipped_models(args.speed)
     try:
@@ -95,9 +100,8 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
         print("shipped models: install the runtime extra (pip install 'ferkit[runtime]') to run them")
         return
     print(f"shipped emotion models (--model NAME; default {DEFAULT_EMOTION}), measured on the test set named:")
-    rows = [("name", "network", "classes", "weights", "size", "views", "test set", "accuracy", "balanced", "ECE")]
-    if speed_seconds:
-        rows[0] += ("crops/s",)
+    header: tuple[str, ...] = ("name", "network", "classes", "weights", "size", "views", "test set", "accuracy")
+    rows = [header + ("balanced", "ECE") + (("crops/s",) if speed_seconds else ())]
     for name in shipped_emotion_models():
         recognizer = load_emotion_model(name)
         rows.append(_shipped_model_row(name, recognizer) + (_speed(recognizer, speed_seconds) if speed_seconds else ()))
@@ -118,21 +122,23 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
         print("crops/s on this CPU: ferkit models --speed")
 
 
-def _speed(recognizer, seconds: float) -> tuple[str]:
+def _speed(recognizer: EmotionModel, seconds: float) -> tuple[str]:
     from ferkit.runtime.speed import crops_per_second
 
     rate = crops_per_second(recognizer.predict_prepared, 64, seconds, recognizer.image_size)
     return (f"{rate:.0f} [{recognizer.kernel}]",)
 
 
-def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
+def _shipped_model_row(name: str, recognizer: EmotionModel) -> tuple[str, ...]:
     card = recognizer.card
     test, marked = card.metric("PrivateTest", card.views), ""
-    if not test:  # files made before their views were recorded: the centre crop's figures
+    if test is None:  # files made before their views were recorded: the centre crop's figures
         test, marked = card.metric("PrivateTest"), " (centre)"
-    recall = test.get("recall") or {}
     private = card.calibration.splits.get("PrivateTest")
     ece = private.ece_after if private else None
+    # Calibrated to another label set's PrivateTest than the accuracy's (`both`: FER2013's labels): say which.
+    other_labels = card.calibration.label_set not in (None, card.label_set)
+    ece_on = f" ({LABEL_SET_NAMES.get(card.calibration.label_set or '', '?')})" if other_labels else ""
     size = sum(path.stat().st_size for path in recognizer.files) / 1e6
     return (
         name,
@@ -142,9 +148,9 @@ def _shipped_model_row(name: str, recognizer) -> tuple[str, ...]:
         f"{size:.1f} MB",
         card.views.value,
         TEST_SETS.get(card.label_set or "", "PrivateTest"),
-        _figure(test.get("accuracy")) + marked,
-        _figure(sum(recall.values()) / len(recall) if recall else None),
-        _figure(ece),
+        _figure(test.accuracy if test else None) + marked,
+        _figure(test.balanced if test else None),
+        _figure(ece) + ece_on,
     )
 
 
@@ -152,7 +158,7 @@ def _figure(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
-def cmd_train(args) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     from ferkit.config import Config
     from ferkit.training.trainer import train
 
@@ -173,7 +179,7 @@ VIEWS_SAID = {
 }
 
 
-def load_predictor(path: str):
+def load_predictor(path: str) -> Predictor:
     """A shipped model's name, an .onnx file or an ensemble .json runs on the torch-free runtime; anything
     else is a torch checkpoint or run folder."""
     from ferkit.runtime.shipped import EMOTION_MODELS, MODEL_SUFFIXES, load_emotion_model
@@ -189,7 +195,7 @@ def load_predictor(path: str):
     return CheckpointPredictor(path)
 
 
-def cmd_evaluate(args) -> int:
+def cmd_evaluate(args: argparse.Namespace) -> int:
     from ferkit.evaluation.evaluate import evaluate_on_store
 
     split = SPLIT_ALIASES.get(args.split, args.split)
@@ -210,9 +216,10 @@ def cmd_evaluate(args) -> int:
         }
         Path(args.json).write_text(json.dumps(record, indent=2))
     if args.plot:
+        from ferkit.evaluation.metrics import ClassificationReport
         from ferkit.evaluation.plots import plot_confusion
 
-        if not hasattr(report, "confusion"):
+        if not isinstance(report, ClassificationReport):
             raise FerkitError("--plot draws a confusion matrix, which an age model does not have")
         plot_confusion(
             report.confusion, report.classes, args.plot, f"{Path(args.model).name} {split}: acc {report.accuracy:.4f}"
@@ -220,7 +227,7 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_compare(args) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
     from ferkit.evaluation.compare import compare_models, format_table, write_csv
 
     split = SPLIT_ALIASES.get(args.split, args.split)
@@ -238,7 +245,7 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
+def cmd_export(args: argparse.Namespace) -> int:
     from ferkit.export.onnx import export_onnx
 
     if args.int8 and (args.fp16_weights or not args.store):
@@ -267,7 +274,7 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_record(args) -> int:
+def cmd_record(args: argparse.Namespace) -> int:
     if Path(args.model).suffix != ".onnx":
         raise FerkitError(
             f"{args.model}: ferkit record measures one .onnx file; "
@@ -285,7 +292,7 @@ def _record_metrics(path: Path, store: str) -> None:
     write_metrics(path, _test_metrics(EmotionRecognizer(path), store))
 
 
-def cmd_calibrate(args) -> int:
+def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the temperature on PublicTest as the analyzer sees it (runtime path, the model's own views unless
     --views says otherwise), measure calibration on both test splits the same way, write it into the file."""
     from ferkit.evaluation.calibrate import fit_on_store
@@ -310,7 +317,7 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
-def _raw_model(path: Path):
+def _raw_model(path: Path) -> EmotionModel:
     from ferkit.runtime.ensemble import EnsembleRecognizer
     from ferkit.runtime.recognizer import EmotionRecognizer
 
@@ -333,7 +340,7 @@ def _write_calibration(path: Path, record: Calibration) -> None:
         print(f"{manifest}: member {path.name} pinned again (weights unchanged)")
 
 
-def cmd_teacher(args) -> int:
+def cmd_teacher(args: argparse.Namespace) -> int:
     from ferkit.evaluation.teacher import write_teacher_targets
     from ferkit.runtime.shipped import emotion_model_path, load_emotion_model
 
@@ -353,7 +360,7 @@ def cmd_teacher(args) -> int:
     return 0
 
 
-def cmd_ensemble(args) -> int:
+def cmd_ensemble(args: argparse.Namespace) -> int:
     from ferkit.runtime.ensemble import EnsembleRecognizer, check_manifest_place, write_manifest
 
     check_manifest_place(args.members, args.out)
@@ -364,10 +371,10 @@ def cmd_ensemble(args) -> int:
     return 0
 
 
-def _test_metrics(predictor, store: str) -> dict:
+def _test_metrics(predictor: Predictor, store: str) -> dict[str, SplitMetrics]:
     """Both test splits on the centre crop, ten crops and the model's own views: what a shipped file records
     about itself, with the hash of the store measured on (a model can be measured on another store)."""
-    from ferkit.card import metric_key
+    from ferkit.card import SplitMetrics, metric_key
     from ferkit.data import load_store
     from ferkit.evaluation.evaluate import evaluate_on_store
 
@@ -377,12 +384,13 @@ def _test_metrics(predictor, store: str) -> dict:
         for views in dict.fromkeys((Views.CENTRE, Views.TEN, predictor.card.views)):
             report, _ = evaluate_on_store(predictor, store, split, views)
             tag = metric_key(split, views)
-            metrics[tag] = {k: v for k, v in report.to_dict().items() if k != "confusion"} | {"store_hash": store_hash}
+            recorded = {k: v for k, v in report.to_dict().items() if k != "confusion"} | {"store_hash": store_hash}
+            metrics[tag] = SplitMetrics.from_dict(recorded)
             print(f"{tag:<22} {report.summary()}")
     return metrics
 
 
-def cmd_export_mtcnn(args) -> int:
+def cmd_export_mtcnn(args: argparse.Namespace) -> int:
     from ferkit.export.mtcnn import export_mtcnn
 
     for path in export_mtcnn(args.weights, args.out):
@@ -390,7 +398,7 @@ def cmd_export_mtcnn(args) -> int:
     return 0
 
 
-def cmd_sweep(args) -> int:
+def cmd_sweep(args: argparse.Namespace) -> int:
     from ferkit.config import Config
     from ferkit.training.sweep import format_results, run_sweep
 
@@ -403,7 +411,7 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def cmd_analyze(args) -> int:
+def cmd_analyze(args: argparse.Namespace) -> int:
     from ferkit.runtime.images import expand_inputs, videos_in
     from ferkit.runtime.outputs import OutputWriter
 
@@ -433,7 +441,7 @@ def cmd_analyze(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_evaluate_detector(args) -> int:
+def cmd_evaluate_detector(args: argparse.Namespace) -> int:
     from ferkit.runtime.detector_eval import evaluate_detector, format_scores, read_boxes
 
     boxes = read_boxes(args.boxes)
@@ -443,32 +451,32 @@ def cmd_evaluate_detector(args) -> int:
     return 0
 
 
-def _analyzer_from_args(args, options=None):
+def _analyzer_from_args(args: argparse.Namespace, options: AnalyzerOptions | None = None) -> Analyzer:
     from ferkit.runtime.analyzer import Analyzer
 
     return Analyzer(options or _analyzer_options(args), model=args.model, age_model=args.age_model)
 
 
-def _analyzer_options(args):
+def _analyzer_options(args: argparse.Namespace) -> AnalyzerOptions:
     from ferkit.runtime.analyzer import AnalyzerOptions
 
     return _options_from_args(args, AnalyzerOptions)
 
 
-def _video_options(args):
+def _video_options(args: argparse.Namespace) -> VideoOptions:
     from ferkit.runtime.options import VideoOptions
 
     return _options_from_args(args, VideoOptions)
 
 
-def _options_from_args(args, options_class):
+def _options_from_args(args: argparse.Namespace, options_class: type[T]) -> T:
     """The options object whose fields the flags of _add_option_flags filled (validated on construction)."""
     from ferkit.runtime.options import specs_of
 
     return options_class(**{name: getattr(args, name) for name in specs_of(options_class)})
 
 
-def cmd_video(args) -> int:
+def cmd_video(args: argparse.Namespace) -> int:
     from ferkit.runtime.timeline import check_timeline_output, plot_timeline
     from ferkit.runtime.video import analyze_video
 
@@ -505,7 +513,7 @@ def cmd_video(args) -> int:
     return 0
 
 
-def cmd_webcam(args) -> int:
+def cmd_webcam(args: argparse.Namespace) -> int:
     from ferkit.runtime.video import run_webcam
 
     options = _video_options(args)  # a bad --smooth or --every is named before any model loads
@@ -523,7 +531,7 @@ def cmd_webcam(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     import logging
 
     import uvicorn
@@ -570,7 +578,7 @@ def _detector_names(names: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(checked_detector(name.strip()) for name in names))
 
 
-def cmd_batch(args) -> int:
+def cmd_batch(args: argparse.Namespace) -> int:
     from ferkit.batch.run import run_batch
     from ferkit.batch.work import WorkSpec
 
@@ -596,13 +604,24 @@ def cmd_batch(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from ferkit import __version__
-    from ferkit.batch.work import BATCH_EVERY
-    from ferkit.runtime.options import WEBCAM_SMOOTH, VideoOptions
 
     parser = argparse.ArgumentParser(prog="ferkit", description="Facial emotion recognition toolkit")
     parser.add_argument("--version", action="version", version=f"ferkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    for add_group in (
+        _data_commands,
+        _training_commands,
+        _measuring_commands,
+        _model_file_commands,
+        _analysis_commands,
+        _service_commands,
+    ):
+        add_group(commands)
+    return parser
 
+
+def _data_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands for ingesting and inspecting data sets."""
     data = commands.add_parser("data", help="ingest and inspect data sets").add_subparsers(
         dest="data_command", required=True
     )
@@ -622,17 +641,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.set_defaults(func=cmd_data_info)
 
-    models = commands.add_parser("models", help="list the shipped models and the trainable architectures")
-    models.add_argument(
-        "--speed",
-        type=float,
-        nargs="?",
-        const=1.0,
-        metavar="SECONDS",
-        help="also time each shipped model's crops/s on this CPU (1 s each unless given)",
-    )
-    models.set_defaults(func=cmd_models)
 
+def _training_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands for training, sweeps and teachers' answers."""
     train = commands.add_parser("train", help="train a model (config file and/or --set overrides)")
     train.add_argument("config", nargs="?", help="YAML config")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override, e.g. optim.lr=0.01")
@@ -642,6 +653,33 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar (epoch lines only)")
     train.set_defaults(func=cmd_train)
 
+    sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
+    sweep.add_argument("config", nargs="?")
+    sweep.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (repeatable)"
+    )
+    sweep.add_argument("--optimizers", default="sgd,sgd_nesterov,adam,adamw", help="comma-separated: %(default)s")
+    sweep.add_argument("--schedulers", default="plateau,cosine,one_cycle", help="comma-separated: %(default)s")
+    sweep.add_argument("--out", required=True, help="sweep folder (reruns resume unfinished cells)")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
+
+    teacher = commands.add_parser(
+        "teacher",
+        help="a model's probabilities for every face of a store: soft targets "
+        "to distil a student on (--set data.teacher=FILE)",
+    )
+    teacher.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
+    teacher.add_argument("--store", required=True, help="the store whose every face gets the teacher's answer")
+    teacher.add_argument("--out", required=True, help="the teacher file to write (.npz)")
+    _add_views_flag(teacher, "centre", "; mirror teaches a flip-trained student to need no mirror at run time")
+    teacher.add_argument("--raw", action="store_true", help="without the model's fitted temperature")
+    teacher.add_argument("--no-progress", action="store_true", help="no progress bar")
+    teacher.set_defaults(func=cmd_teacher)
+
+
+def _measuring_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands for measuring models and detectors."""
     evaluate = commands.add_parser("evaluate", help="accuracy, per-class recall, macro-F1, confusion matrix")
     evaluate.add_argument("model", help="checkpoint (.pt), run folder, .onnx file or shipped model name")
     evaluate.add_argument("--store", required=True, help="the store (.npz from `ferkit data prepare`) to measure on")
@@ -663,6 +701,44 @@ def build_parser() -> argparse.ArgumentParser:
     _add_views_flag(compare, "centre")
     compare.add_argument("--csv", help="also write the table here")
     compare.set_defaults(func=cmd_compare)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="fit a temperature on PublicTest so probabilities can be read "
+        "as such; ECE on both test splits, recorded in the file",
+    )
+    calibrate.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
+    calibrate.add_argument("--store", required=True, help="the store with PublicTest and PrivateTest")
+    calibrate.add_argument("--plot", help="write a reliability diagram (PNG) of PrivateTest, before and after")
+    _add_views_flag(calibrate, OWN_VIEWS, ": the views `ferkit analyze` runs this model on")
+    calibrate.set_defaults(func=cmd_calibrate)
+
+    detector_eval = commands.add_parser(
+        "evaluate-detector", help="recall, precision, false positives and speed per detector"
+    )
+    detector_eval.add_argument("--images", required=True, help="folder of the photos named in the boxes file")
+    detector_eval.add_argument("--boxes", required=True, help="CSV: image,x1,y1,x2,y2[,ignore]")
+    detector_eval.add_argument(
+        "--detectors", default="yunet,ssd,haar", help="comma-separated detectors to compare (default: %(default)s)"
+    )
+    detector_eval.add_argument(
+        "--iou", type=float, default=0.5, help="overlap a found box needs with a drawn one (default: %(default)s)"
+    )
+    detector_eval.set_defaults(func=cmd_evaluate_detector)
+
+
+def _model_file_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands for listing, exporting and combining model files."""
+    models = commands.add_parser("models", help="list the shipped models and the trainable architectures")
+    models.add_argument(
+        "--speed",
+        type=float,
+        nargs="?",
+        const=1.0,
+        metavar="SECONDS",
+        help="also time each shipped model's crops/s on this CPU (1 s each unless given)",
+    )
+    models.set_defaults(func=cmd_models)
 
     export = commands.add_parser("export", help="checkpoint -> self-describing ONNX")
     export.add_argument("checkpoint")
@@ -704,6 +780,17 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble.add_argument("--store", help="measure the ensemble on this store's test splits and record it inside")
     ensemble.set_defaults(func=cmd_ensemble)
 
+    export_mtcnn = commands.add_parser("export-mtcnn", help="MTCNN P/R/O-Net state dicts -> ONNX for the runtime")
+    export_mtcnn.add_argument("--weights", required=True, help="folder with pnet.pt, rnet.pt, onet.pt")
+    export_mtcnn.add_argument("--out", required=True, help="the folder for the three ONNX networks")
+    export_mtcnn.set_defaults(func=cmd_export_mtcnn)
+
+
+def _analysis_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands for analysing photos, videos, a webcam and collections."""
+    from ferkit.batch.work import BATCH_EVERY
+    from ferkit.runtime.options import WEBCAM_SMOOTH, VideoOptions
+
     analyze = commands.add_parser("analyze", help="detect faces in photos and classify their emotions")
     analyze.add_argument("inputs", nargs="+", help="image files, folders or glob patterns")
     _add_analyzer_options(analyze)
@@ -732,24 +819,6 @@ def build_parser() -> argparse.ArgumentParser:
     webcam.add_argument("--max-frames", type=int, help="stop after this many frames")
     webcam.set_defaults(func=cmd_webcam)
 
-    detector_eval = commands.add_parser(
-        "evaluate-detector", help="recall, precision, false positives and speed per detector"
-    )
-    detector_eval.add_argument("--images", required=True, help="folder of the photos named in the boxes file")
-    detector_eval.add_argument("--boxes", required=True, help="CSV: image,x1,y1,x2,y2[,ignore]")
-    detector_eval.add_argument(
-        "--detectors", default="yunet,ssd,haar", help="comma-separated detectors to compare (default: %(default)s)"
-    )
-    detector_eval.add_argument(
-        "--iou", type=float, default=0.5, help="overlap a found box needs with a drawn one (default: %(default)s)"
-    )
-    detector_eval.set_defaults(func=cmd_evaluate_detector)
-
-    export_mtcnn = commands.add_parser("export-mtcnn", help="MTCNN P/R/O-Net state dicts -> ONNX for the runtime")
-    export_mtcnn.add_argument("--weights", required=True, help="folder with pnet.pt, rnet.pt, onet.pt")
-    export_mtcnn.add_argument("--out", required=True, help="the folder for the three ONNX networks")
-    export_mtcnn.set_defaults(func=cmd_export_mtcnn)
-
     batch = commands.add_parser("batch", help="analyse a large collection into Parquet (local pool or Ray)")
     batch.add_argument("source", help="folder, glob, text file of paths, or Parquet with a path column")
     batch.add_argument("--out", required=True, help="results .parquet (a rerun skips inputs already in it)")
@@ -762,30 +831,9 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--no-progress", action="store_true", help="no progress bar")
     batch.set_defaults(func=cmd_batch)
 
-    teacher = commands.add_parser(
-        "teacher",
-        help="a model's probabilities for every face of a store: soft targets "
-        "to distil a student on (--set data.teacher=FILE)",
-    )
-    teacher.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
-    teacher.add_argument("--store", required=True, help="the store whose every face gets the teacher's answer")
-    teacher.add_argument("--out", required=True, help="the teacher file to write (.npz)")
-    _add_views_flag(teacher, "centre", "; mirror teaches a flip-trained student to need no mirror at run time")
-    teacher.add_argument("--raw", action="store_true", help="without the model's fitted temperature")
-    teacher.add_argument("--no-progress", action="store_true", help="no progress bar")
-    teacher.set_defaults(func=cmd_teacher)
 
-    calibrate = commands.add_parser(
-        "calibrate",
-        help="fit a temperature on PublicTest so probabilities can be read "
-        "as such; ECE on both test splits, recorded in the file",
-    )
-    calibrate.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
-    calibrate.add_argument("--store", required=True, help="the store with PublicTest and PrivateTest")
-    calibrate.add_argument("--plot", help="write a reliability diagram (PNG) of PrivateTest, before and after")
-    _add_views_flag(calibrate, OWN_VIEWS, ": the views `ferkit analyze` runs this model on")
-    calibrate.set_defaults(func=cmd_calibrate)
-
+def _service_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The commands for the service."""
     serve = commands.add_parser("serve", help="REST API, database and web page")
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default %(default)s; others need a key or --no-key)"
@@ -823,20 +871,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--model", help=MODEL_HELP)
     serve.set_defaults(func=cmd_serve)
 
-    sweep = commands.add_parser("sweep", help="optimizers x schedulers on a fixed epoch budget")
-    sweep.add_argument("config", nargs="?")
-    sweep.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config value (repeatable)"
-    )
-    sweep.add_argument("--optimizers", default="sgd,sgd_nesterov,adam,adamw", help="comma-separated: %(default)s")
-    sweep.add_argument("--schedulers", default="plateau,cosine,one_cycle", help="comma-separated: %(default)s")
-    sweep.add_argument("--out", required=True, help="sweep folder (reruns resume unfinished cells)")
-    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
-    sweep.set_defaults(func=cmd_sweep)
-    return parser
 
-
-def _add_analyzer_options(parser) -> None:
+def _add_analyzer_options(parser: argparse.ArgumentParser) -> None:
     """One flag per AnalyzerOptions field, and the models."""
     from ferkit.runtime.analyzer import AnalyzerOptions
 
@@ -845,7 +881,7 @@ def _add_analyzer_options(parser) -> None:
     parser.add_argument("--age-model", help="age model .onnx (default: the shipped one)")
 
 
-def _add_views_flag(parser, default: str, why: str = "") -> None:
+def _add_views_flag(parser: argparse.ArgumentParser, default: str, why: str = "") -> None:
     """--views, as AnalyzerOptions.views offers it, plus `own`: the views the model's card names."""
     parser.add_argument(
         "--views",
@@ -856,11 +892,11 @@ def _add_views_flag(parser, default: str, why: str = "") -> None:
     )
 
 
-def _views(args, predictor) -> Views:
+def _views(args: argparse.Namespace, predictor: Predictor) -> Views:
     return predictor.card.views if args.views == OWN_VIEWS else Views(args.views)
 
 
-def _add_option_flags(parser, defaults) -> None:
+def _add_option_flags(parser: argparse.ArgumentParser, defaults: object) -> None:
     """One flag per field of an options dataclass, made from the field's OptionSpec (its help, range and type)
     and the default given."""
     from ferkit.runtime.options import specs_of
@@ -903,7 +939,7 @@ EXTRA_OF = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return int(args.func(args))
     except FerkitError as error:
         print(f"ferkit: error: {error}", file=sys.stderr)
         return 2

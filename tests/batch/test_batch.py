@@ -75,7 +75,9 @@ def test_interrupted_parts_are_kept(inputs, tmp_path):
     from ferkit.batch.work import Worker
 
     out = tmp_path / "r.parquet"
-    store = ResultStore(out, ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"])
+    from ferkit.runtime.shipped import load_emotion_model
+
+    store = ResultStore(out, list(load_emotion_model().classes))
     store.write_part(Worker(WorkSpec()).rows(str(inputs / "obama.jpg")))
     summary = run_batch(str(inputs / "*.jpg"), out, progress=False)
     assert (summary.skipped, summary.processed) == (1, 4)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ferkit.cli import main
+from ferkit.deadline import Deadline, DeadlinePassed, RequesterGone
 from ferkit.labels import age_range
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.crop import crop_face, eye_angle
@@ -16,7 +17,8 @@ from ferkit.runtime.images import decode_image
 from ferkit.runtime.results import Face
 from ferkit.views import Views
 
-CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+# The default model answers in FER+'s eight classes, in one vocabulary with every model (labels.canonical).
+CLASSES = ["neutral", "happy", "surprise", "sad", "angry", "disgust", "fear", "contempt"]
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +127,17 @@ def test_faces_per_photo_are_capped_and_counted(analyzer, samples):
     assert capped.to_dict()["faces_dropped"] == found - 6 and "faces_dropped" not in analyzer.analyze(face).to_dict()
     largest = max(analyzer.detect(tiled), key=lambda f: f.width * f.height)
     assert largest.bbox in [f.bbox for f in capped.faces]
+
+
+def test_an_analysis_stops_between_stages_when_its_deadline_says_so(analyzer, portrait):
+    """A passed deadline or a requester gone stops the work before the emotions are read; a deadline with time
+    left changes nothing in the answer."""
+    with pytest.raises(DeadlinePassed, match="before reading emotions"):
+        analyzer.analyze(portrait, deadline=Deadline.after(0))
+    with pytest.raises(RequesterGone, match="client went away"):
+        analyzer.analyze(portrait, deadline=Deadline.after(60, requester_gone=lambda: True))
+    timed = analyzer.analyze(portrait, deadline=Deadline.after(60, requester_gone=lambda: False))
+    assert timed.to_dict() == analyzer.analyze(portrait).to_dict() and len(timed.faces) == 1
 
 
 @pytest.mark.parametrize("shape", [(1, 3000, 3), (3000, 1, 3), (1, 1, 3)])
@@ -248,19 +261,24 @@ def test_every_face_gets_an_age_estimate_and_range(samples):
 def test_detector_none_classifies_the_whole_image(analyzer, portrait, tmp_path):
     from ferkit.runtime.analyzer import Analyzer
     from ferkit.runtime.detectors import create_detector, list_detectors
+    from ferkit.runtime.shipped import load_emotion_model
 
     assert "none" in list_detectors()
     x1, y1, x2, y2 = analyzer.detect(portrait)[0].bbox
     crop = cv2.resize(cv2.cvtColor(portrait[y1:y2, x1:x2], cv2.COLOR_BGR2GRAY), (48, 48))  # as data sets keep faces
     cv2.imwrite(str(tmp_path / "face.png"), crop)
-    whole = Analyzer(detector="none", age=False).analyze_path(tmp_path / "face.png")
+    mirrored_model = "fer2013-resnet"  # a model whose card's own views are the mirror's
+    whole = Analyzer(detector="none", age=False, model=mirrored_model).analyze_path(tmp_path / "face.png")
     assert [face.bbox for face in whole.faces] == [(0, 0, 48, 48)]
     image = cv2.imread(str(tmp_path / "face.png"))
-    face, mirrored = analyzer.recognizer.predict_faces([image, np.ascontiguousarray(image[:, ::-1])])
-    # By default (this model's card) a face's answer is the mean of its own and its mirror image's; --views centre
+    recognizer = load_emotion_model(mirrored_model)
+    face, mirrored = recognizer.predict_faces([image, np.ascontiguousarray(image[:, ::-1])])
+    # By default (the model's card) a face's answer is the mean of its own and its mirror image's; --views centre
     # keeps its own.
     assert list(whole.faces[0].probabilities.values()) == pytest.approx(((face + mirrored) / 2).tolist(), abs=1e-6)
-    alone = Analyzer(detector="none", age=False, views="centre").analyze_path(tmp_path / "face.png")
+    alone = Analyzer(detector="none", age=False, views="centre", model=mirrored_model).analyze_path(
+        tmp_path / "face.png"
+    )
     assert list(alone.faces[0].probabilities.values()) == pytest.approx(face.tolist(), abs=1e-6)
     assert np.abs(face - mirrored).max() > 1e-3  # so the two assertions above tell the modes apart
     assert len(create_detector("none").detect(np.zeros((5, 7, 3), np.uint8))) == 1  # even a blank image: by design

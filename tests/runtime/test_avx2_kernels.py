@@ -78,5 +78,5 @@ def test_recorded_accuracy_holds_with_avx2_kernels(name, tmp_path):
     cli = "import sys; from ferkit.cli import main; sys.exit(main(sys.argv[1:]))"
     _python(cli, "data", "prepare", str(archive), "--out", str(store), masked=False)
     _python(cli, "evaluate", name, "--store", str(store), "--split", "PrivateTest", "--json", str(out), masked=True)
-    recorded = load_emotion_model(name).card.metrics["PrivateTest"]["accuracy"]
+    recorded = load_emotion_model(name).card.metrics["PrivateTest"].accuracy
     assert json.loads(out.read_text())["accuracy"] == pytest.approx(recorded, abs=1e-9)

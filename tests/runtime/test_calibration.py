@@ -78,18 +78,19 @@ def test_a_files_temperature_is_applied_after_the_crops_are_averaged():
 
 
 def test_a_card_round_trips_and_refuses_what_it_cannot_read():
-    from ferkit.card import ModelCard, Preprocessing, metric_key
+    from ferkit.card import ModelCard, Preprocessing, SplitMetrics, metric_key
     from ferkit.errors import FerkitError
 
     card = ModelCard(
         "vgg_fer",
         ("a", "b"),
         Preprocessing(48, 40, True, 0.5, 0.25),
-        metrics={"PrivateTest": {"accuracy": 0.7}},
+        metrics={"PrivateTest": SplitMetrics(count=10, accuracy=0.7, recall={"a": 0.5, "b": 1.0})},
         extra={"input": "pixels"},
     )
     again = ModelCard.from_json(card.to_json(), "x")
-    assert again == card and again.metric("PrivateTest")["accuracy"] == 0.7 and again.metric("PublicTest") == {}
+    assert again == card and again.metric("PrivateTest").accuracy == 0.7 and again.metric("PublicTest") is None
+    assert again.metric("PrivateTest").balanced == 0.75  # older files record no balanced accuracy: the recalls' mean
     assert metric_key("PrivateTest", Views.TEN) == "PrivateTest-tencrop" and card.temperature == 1.0
     assert metric_key("PrivateTest", Views.MIRROR) == "PrivateTest-mirror" and card.views == Views.MIRROR
     centre = ModelCard.from_json(replace(card, views=Views.CENTRE).to_json(), "x")
@@ -115,3 +116,47 @@ def test_a_card_round_trips_and_refuses_what_it_cannot_read():
         ModelCard.from_dict({"arch": "x", "classes": ["a"]}, "old.onnx")
     with pytest.raises(FerkitError, match="not JSON"):
         ModelCard.from_json("{", "broken.onnx")
+
+
+def test_every_shipped_file_s_metrics_read_typed_and_write_back_as_recorded():
+    """The typed record reads what each shipped file and manifest holds and writes the same JSON back."""
+    import json
+
+    import onnxruntime
+
+    from ferkit.card import METADATA_KEY, ModelCard, SplitMetrics, metrics_from_dict, metrics_to_dict
+    from ferkit.runtime.shipped import SHIPPED_MODELS
+
+    for model in SHIPPED_MODELS:
+        if model.file.suffix == ".json":  # an ensemble's manifest
+            recorded = json.loads(model.file.read_text())["metrics"]
+            typed = metrics_from_dict(recorded)
+        else:
+            session = onnxruntime.InferenceSession(str(model.file), providers=["CPUExecutionProvider"])
+            text = session.get_modelmeta().custom_metadata_map[METADATA_KEY]
+            recorded, typed = json.loads(text)["metrics"], ModelCard.from_json(text, model.name).metrics
+        assert recorded and all(isinstance(record, SplitMetrics) for record in typed.values()), model.name
+        expected = {key: {k: v for k, v in record.items() if v is not None} for key, record in recorded.items()}
+        assert metrics_to_dict(typed) == expected, model.name
+
+
+def test_a_temperature_is_fitted_on_the_answer_as_the_labels_name_it():
+    """A model of three classes calibrated on labels of two: the fit minimises the log-likelihood of the answer
+    read in those two (scaled, then restricted to them), which a grid over temperatures confirms."""
+    from ferkit.labels import restrict_probabilities
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(400, 3)) * 2
+    probabilities = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = (probabilities[:, 1] > probabilities[:, 0]).astype(int)  # labels name the first two classes only
+    labels[rng.random(400) < 0.2] ^= 1  # and are noisy
+
+    def read(answer: np.ndarray) -> np.ndarray:
+        return restrict_probabilities(answer, ("a", "b", "c"), ("a", "b"))
+
+    fitted = calibration.fit_temperature(probabilities, labels, read=read)
+    grid = np.exp(np.linspace(np.log(0.1), np.log(10), 2001))
+    nll = [calibration.negative_log_likelihood(read(calibration.scale_views([probabilities], t)), labels) for t in grid]
+    assert fitted == pytest.approx(grid[int(np.argmin(nll))], rel=0.01)
+    unread = calibration.fit_temperature(probabilities, labels)  # the third class's share counted as wrong
+    assert abs(unread - fitted) > 0.05

@@ -64,3 +64,30 @@ def test_evaluate_on_the_model_s_own_views_is_what_the_analyzer_computes(tmp_pat
         assert main(["evaluate", "fer2013-int8", "--store", str(store), "--json", str(out), "--views", views]) == 0
         report = json.loads(out.read_text())
         assert report["accuracy"] == np.mean(expected.argmax(1) == faces.labels) and report["views"] == "mirror"
+
+
+def test_a_model_without_one_of_the_store_s_classes_is_measured_on_the_faces_it_can_name(tmp_path):
+    """A FER2013 model has no contempt: on a FER+ store it is measured on the other faces, in FER+'s other seven
+    classes (FER+'s order), and the report says so by its class list; the faces of those classes all count."""
+    from ferkit.data import FerStore
+    from ferkit.evaluation.evaluate import evaluate_on_store
+    from ferkit.labels import FERPLUS_CLASSES, canonical
+
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 1, 7, 7, 3, 4, 6, 7], np.int16)  # three contempt faces
+    FerStore(
+        images=rng.integers(0, 256, (8, 48, 48), dtype=np.uint8),
+        labels=labels,
+        splits=np.full(8, 2, np.int8),  # PrivateTest
+        source_ids=np.array([f"fer{i}.png" for i in range(8)]),
+        classes=FERPLUS_CLASSES,
+        label_set="ferplus",
+        source="ferplus",
+    ).save(tmp_path / "ferplus.npz")
+    model = load_emotion_model("fer2013-fast")
+    report, _ = evaluate_on_store(model, tmp_path / "ferplus.npz", "PrivateTest")
+    assert report.classes == list(FERPLUS_CLASSES[:7]) and report.count == 5
+    probabilities = model.predict_prepared(load_store(tmp_path / "ferplus.npz").images[labels != 7])
+    names = [model.classes[i] for i in probabilities.argmax(1)]
+    expected = [canonical(FERPLUS_CLASSES[label]) for label in labels[labels != 7]]
+    assert report.accuracy == np.mean([name == want for name, want in zip(names, expected)])

@@ -78,11 +78,12 @@ def test_models_speed_times_every_shipped_model_on_this_cpu(capsys):
 
 def test_a_student_with_the_mirror_folded_in_runs_on_the_centre_crop_alone():
     """`both` was taught on mirror-averaged targets: its card says centre, and the analyzer, the service's pool
-    and `evaluate --views own` then ask one view per face (half the default's classifier work per view count)."""
+    and `evaluate --views own` then ask one view per face; fer2013-resnet, taught on single views, asks two."""
     from ferkit.runtime.analyzer import Analyzer
     from ferkit.views import Views
 
     assert load_emotion_model("both").card.views is Views.CENTRE
     assert Analyzer(model="both", detector="none", age=False).views is Views.CENTRE
     assert Analyzer(model="both", detector="none", age=False, views="mirror").views is Views.MIRROR
-    assert load_emotion_model(None).card.views is Views.MIRROR
+    assert load_emotion_model("fer2013-resnet").card.views is Views.MIRROR
+    assert Analyzer(model="fer2013-resnet", detector="none", age=False).views is Views.MIRROR

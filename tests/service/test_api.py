@@ -12,8 +12,6 @@ from ferkit.runtime.shipped import load_emotion_model
 from ferkit.service import routes
 from ferkit.service.db import Analysis, FaceRow
 
-CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
-
 
 def upload(client, data, name="photo.jpg", **form):
     return client.post(
@@ -46,7 +44,7 @@ def test_upload_stores_every_probability(client, photo_bytes):
         rows = connection.execute(select(FaceRow)).all()
     assert len(rows) == 2
     for row in rows:  # all classes kept even where the threshold hid the label
-        assert sorted(row.probabilities) == sorted(CLASSES)
+        assert sorted(row.probabilities) == sorted(load_emotion_model().classes)
         assert row.emotion is None or max(row.probabilities.values()) >= 0.99
 
 

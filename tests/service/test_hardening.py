@@ -362,7 +362,7 @@ def test_a_retried_upload_returns_the_first_analysis(client, photo_bytes):
     other = upload(client, photo_bytes[:-10] + b"\xff\xd9" * 5, headers={"Idempotency-Key": "retry-1"})
     assert other.status_code == 409 and count_analyses(client) == 1
     # The same file with other options is another request: refused, not answered with the first result.
-    for options in ({"detector": "ssd"}, {"threshold": 0.5}, {"views": "centre"}):
+    for options in ({"detector": "ssd"}, {"threshold": 0.5}, {"views": "ten"}):
         answer = upload(client, photo_bytes, headers={"Idempotency-Key": "retry-1"}, **options)
         assert answer.status_code == 409 and "other options" in answer.json()["detail"], options
     assert upload(client, photo_bytes, headers={"Idempotency-Key": "retry-2"}).status_code == 201
@@ -703,6 +703,43 @@ def test_a_stuck_statement_is_cancelled_by_the_database(db_url):
     engine.dispose()
 
 
+def test_a_frozen_database_costs_a_request_seconds_not_forever(db_url):
+    """A PostgreSQL backend stopped with SIGSTOP answers nothing, not even its own statement timeout: the watch
+    closes a connection that waited past its bound, the statement fails as on a lost connection (the service's
+    503), and the next checkout's check finds the dead connection and lends a fresh one instead of hanging."""
+    import os
+    import signal
+
+    from sqlalchemy.exc import OperationalError
+
+    from ferkit.service.db import make_engine
+
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite runs in the process: nothing to freeze")
+    engine = make_engine(db_url, statement_seconds=30, frozen_seconds=1.0)
+    frozen = []
+    try:
+        with engine.connect() as connection:
+            frozen.append(connection.scalar(sa.text("SELECT pg_backend_pid()")))
+            os.kill(frozen[-1], signal.SIGSTOP)
+            started = time.perf_counter()
+            with pytest.raises(OperationalError, match="server closed the connection") as lost:
+                connection.execute(sa.text("SELECT 1"))
+            assert time.perf_counter() - started < 5 and lost.value.connection_invalidated
+            connection.rollback()
+        with engine.connect() as connection:  # a pooled connection to a frozen backend is checked, then replaced
+            frozen.append(connection.scalar(sa.text("SELECT pg_backend_pid()")))
+        os.kill(frozen[-1], signal.SIGSTOP)
+        started = time.perf_counter()
+        with engine.connect() as connection:
+            assert connection.scalar(sa.text("SELECT pg_backend_pid()")) not in frozen
+        assert time.perf_counter() - started < 5
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        engine.dispose()
+
+
 def test_reads_never_wait_behind_a_full_line_of_uploads(line_server, photo_bytes, monkeypatch):
     """The only analyzer busy and 60 uploads waiting in line (more than anyio's 40 threads): a listing still
     answers at once, and an upload past the line gets its 503 at once."""
@@ -713,7 +750,7 @@ def test_reads_never_wait_behind_a_full_line_of_uploads(line_server, photo_bytes
 
     release = threading.Event()
 
-    def held(self, image, file_name=""):
+    def held(self, image, file_name="", deadline=None):
         release.wait(30)  # the only analyzer is busy until the checks below are done
         return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, [])
 
@@ -767,11 +804,12 @@ def test_an_upload_names_its_views_or_gets_the_model_s_own(client, photo_bytes):
     pool = client.app.state.analyzers
     default = upload(client, photo_bytes).json()
     assert default["views"] == pool.views.value == pool.recognizer.card.views
-    centre = upload(client, photo_bytes, views="centre").json()
-    assert centre["views"] == "centre" and [f["bbox"] for f in centre["faces"]] == [f["bbox"] for f in default["faces"]]
-    assert centre["faces"][0]["probabilities"] != default["faces"][0]["probabilities"]
-    assert client.get(f"/api/v1/analyses/{centre['id']}").json()["views"] == "centre"
-    assert [item["views"] for item in client.get("/api/v1/analyses").json()["items"]] == ["centre", default["views"]]
+    named = "mirror" if default["views"] == "centre" else "centre"
+    other = upload(client, photo_bytes, views=named).json()
+    assert other["views"] == named and [f["bbox"] for f in other["faces"]] == [f["bbox"] for f in default["faces"]]
+    assert other["faces"][0]["probabilities"] != default["faces"][0]["probabilities"]
+    assert client.get(f"/api/v1/analyses/{other['id']}").json()["views"] == named
+    assert [item["views"] for item in client.get("/api/v1/analyses").json()["items"]] == [named, default["views"]]
     refused = upload(client, photo_bytes, views="sideways")
     assert refused.status_code == 422 and "views" in refused.text
 
@@ -797,3 +835,58 @@ def test_the_options_route_says_what_an_upload_accepts(client, photo_bytes):
         client, photo_bytes, detector=options["detector"]["default"], threshold=options["threshold"]["default"]
     )
     assert made.status_code == 201 and made.json()["views"] == options["views"]["default"]
+
+
+def test_an_analysis_past_its_deadline_stops_and_frees_its_slot(make_client, photo_bytes):
+    """A photo that costs more than FERKIT_ANALYSIS_SECONDS is stopped at its next stage with a 422 that says why,
+    nothing is stored, and the slot is free at once for the next upload (a held slot would answer 503)."""
+    client = make_client(workers=1, wait_seconds=1.0, analysis_seconds=1e-9)
+    for _ in range(3):
+        stopped = upload(client, photo_bytes)
+        assert stopped.status_code == 422, stopped.text
+        assert "longer than the 1e-09 s allowed" in stopped.json()["detail"]
+    assert count_analyses(client) == 0
+
+
+def test_a_client_that_leaves_the_line_costs_no_analysis(line_server, photo_bytes, monkeypatch):
+    """An upload whose client closes its connection while waiting for the busy analyzer is dropped when its turn
+    comes: not decoded, not analysed, not stored."""
+    import socket
+
+    import httpx
+
+    from ferkit.runtime.analyzer import Analyzer
+    from ferkit.runtime.results import ImageResult
+
+    release, analysed = threading.Event(), []
+
+    def held(self, image, file_name="", deadline=None):
+        analysed.append(file_name)
+        release.wait(30)
+        return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, [])
+
+    monkeypatch.setattr(Analyzer, "analyze", held)
+    url, app = line_server
+    pool = app.state.analyzers
+    first = threading.Thread(
+        target=lambda: httpx.post(f"{url}/api/v1/analyses", files={"file": ("first.jpg", photo_bytes)}, timeout=60)
+    )
+    first.start()
+    deadline = time.perf_counter() + 20
+    while not analysed and time.perf_counter() < deadline:
+        time.sleep(0.05)  # the first upload holds the only analyzer
+    body = httpx.Request("POST", f"{url}/api/v1/analyses", files={"file": ("gone.jpg", photo_bytes)})
+    head = "".join(f"{name}: {value}\r\n" for name, value in body.headers.items())
+    leaver = socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])))
+    leaver.sendall(f"POST /api/v1/analyses HTTP/1.1\r\n{head}\r\n".encode() + body.read())
+    while pool._queued < 2 and time.perf_counter() < deadline:
+        time.sleep(0.05)  # both in line: the first analysing, the leaver waiting
+    assert pool._queued == 2
+    leaver.close()
+    time.sleep(0.5)  # the server reads the close
+    release.set()
+    first.join()
+    while pool._queued and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    assert analysed == ["first.jpg"]
+    assert httpx.get(f"{url}/api/v1/analyses").json()["total"] == 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
+from typing import Any
 
-from ferkit.batch.work import Worker, WorkSpec
+from ferkit.batch.work import Row, Worker, WorkSpec
 from ferkit.errors import FerkitError
 
 _worker: Worker | None = None
@@ -17,11 +18,12 @@ def _init_process(spec: WorkSpec) -> None:
     _worker = Worker(spec)
 
 
-def _process_chunk(paths: list[str]) -> list[dict]:
+def _process_chunk(paths: list[str]) -> list[Row]:
+    assert _worker is not None, "_init_process runs first in every pool process"
     return [row for path in paths for row in _worker.rows(path)]
 
 
-def run_local(paths: list[str], spec: WorkSpec, workers: int, chunk: int) -> Iterator[tuple[int, list[dict]]]:
+def run_local(paths: list[str], spec: WorkSpec, workers: int, chunk: int) -> Iterator[tuple[int, list[Row]]]:
     """Yields (inputs done, rows) per finished chunk."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -42,7 +44,7 @@ class _RayWorker:
     def __init__(self, spec: WorkSpec):
         self.worker = Worker(spec)
 
-    def rows(self, paths: list[str]) -> list[dict]:
+    def rows(self, paths: list[str]) -> list[Row]:
         return [row for path in paths for row in self.worker.rows(path)]
 
 
@@ -52,7 +54,7 @@ _IN_FLIGHT = 2
 
 def run_ray(
     paths: list[str], spec: WorkSpec, workers: int, chunk: int, address: str | None
-) -> Iterator[tuple[int, list[dict]]]:
+) -> Iterator[tuple[int, list[Row]]]:
     """Plain Ray actors fed chunk by chunk. Ray Data did the same at 0.74-0.76x the local engine's speed on two
     cores (its executor and object-store traffic took a tenth of each core); actors and `ray.wait` cost less.
     A chunk whose actor dies (its node went down) goes back in the queue for the actors left."""
@@ -60,13 +62,13 @@ def run_ray(
 
     _connect(ray, address, workers)
     # An actor the cluster has no CPU for would never start, and its queued chunks would never finish.
-    workers = max(1, min(workers, int(ray.cluster_resources().get("CPU", workers))))
+    workers = max(1, min(workers, int(ray.cluster_resources().get("CPU", workers))))  # type: ignore[no-untyped-call]
     actor_class = ray.remote(num_cpus=1, max_restarts=0)(_RayWorker)
     actors = [actor_class.remote(spec.single_threaded()) for _ in range(workers)]
     queue = deque(paths[i : i + chunk] for i in range(0, len(paths), chunk))
-    running: dict = {}  # result reference -> (actor, chunk)
+    running: dict[Any, tuple[Any, list[str]]] = {}  # result reference -> (actor, chunk); Ray is untyped
 
-    def feed(actor) -> None:
+    def feed(actor: Any) -> None:
         if queue:
             work = queue.popleft()
             running[actor.rows.remote(work)] = (actor, work)
@@ -93,7 +95,7 @@ def run_ray(
         feed(actor)
 
 
-def _connect(ray, address: str | None, workers: int) -> None:
+def _connect(ray: Any, address: str | None, workers: int) -> None:
     if not ray.is_initialized():
         ray.init(
             address=address,

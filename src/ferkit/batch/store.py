@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ferkit.atomic import atomic_write
-from ferkit.batch.work import PROBABILITY_PREFIX, row_fields
+from ferkit.batch.work import PROBABILITY_PREFIX, Row, row_fields
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class ResultStore:
@@ -35,7 +39,7 @@ class ResultStore:
         table = pq.read_table(self.out, columns=["path", "status"]).to_pylist()
         return {row["path"] for row in table if row["status"] == "error"}
 
-    def write_part(self, rows: list[dict]) -> None:
+    def write_part(self, rows: list[Row]) -> None:
         if not rows:
             return
         self._count += 1
@@ -54,16 +58,16 @@ class ResultStore:
         table = table.sort_by([("path", "ascending"), ("frame", "ascending"), ("face_id", "ascending")])
         self._atomic_write(table, self.out)
         shutil.rmtree(self.parts, ignore_errors=True)
-        return table.num_rows
+        return int(table.num_rows)
 
-    def _table(self, rows: list[dict]):
+    def _table(self, rows: list[Row]) -> pa.Table:
         import pyarrow as pa
 
         schema = pa.schema([(c, self._type(c)) for c in self.columns])
         return pa.Table.from_pylist([{c: row.get(c) for c in self.columns} for row in rows], schema=schema)
 
     @staticmethod
-    def _type(column: str):
+    def _type(column: str) -> pa.DataType:
         import pyarrow as pa
 
         if column in ("frame", "face_id", "x1", "y1", "x2", "y2"):
@@ -72,7 +76,7 @@ class ResultStore:
             return pa.float64()
         return pa.string()
 
-    def _atomic_write(self, table, path: Path) -> None:
+    def _atomic_write(self, table: pa.Table, path: Path) -> None:
         import pyarrow.parquet as pq
 
         atomic_write(path, lambda tmp: pq.write_table(table, tmp))

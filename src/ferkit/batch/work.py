@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ferkit.errors import FerkitError
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
@@ -12,6 +13,7 @@ from ferkit.runtime.results import FaceResult, row_columns
 
 PROBABILITY_PREFIX = "p_"
 BATCH_EVERY = 10  # a batch's videos: every 10th frame, since a collection is summarised, not watched
+Row = dict[str, Any]  # one face (or one input without a face), by column name: row_fields
 
 
 def row_fields(classes: list[str]) -> list[str]:
@@ -19,12 +21,12 @@ def row_fields(classes: list[str]) -> list[str]:
     return ["path", "frame", *row_columns(classes, PROBABILITY_PREFIX), "status", "error"]
 
 
-def face_row(path: str, frame: int, face: FaceResult) -> dict:
+def face_row(path: str, frame: int, face: FaceResult) -> Row:
     row = face.to_row(list(face.probabilities), prefix=PROBABILITY_PREFIX, digits=None)
     return {"path": path, "frame": frame, **row, "status": "face", "error": None}
 
 
-def empty_row(path: str, frame: int, status: str, error: str | None = None) -> dict:
+def empty_row(path: str, frame: int, status: str, error: str | None = None) -> Row:
     """An input (or frame) without a face: the face's columns stay empty (None)."""
     return {"path": path, "frame": frame, "status": status, "error": error}
 
@@ -50,7 +52,7 @@ class Worker:
         self.analyzer = Analyzer(spec.options, model=spec.model, age_model=spec.age_model)
         self.video = spec.video
 
-    def rows(self, path: str) -> list[dict]:
+    def rows(self, path: str) -> list[Row]:
         try:
             return self._video_rows(path) if is_video(path) else self._image_rows(path)
         except FerkitError as error:
@@ -58,15 +60,15 @@ class Worker:
         except Exception as error:  # one broken input must never stop a batch of millions
             return [empty_row(path, -1, "error", f"{type(error).__name__}: {error}")]
 
-    def _image_rows(self, path: str) -> list[dict]:
+    def _image_rows(self, path: str) -> list[Row]:
         result = self.analyzer.analyze_path(path)
         return [face_row(path, -1, face) for face in result.faces] or [empty_row(path, -1, "no_face")]
 
-    def _video_rows(self, path: str) -> list[dict]:
+    def _video_rows(self, path: str) -> list[Row]:
         from ferkit.runtime.video import analyze_video
 
         result = analyze_video(path, self.analyzer, self.video, progress=False)
-        rows = []
+        rows: list[Row] = []
         for frame in result.frames:
             rows += [face_row(path, frame.frame_index, face) for face in frame.faces] or [
                 empty_row(path, frame.frame_index, "no_face")

@@ -5,24 +5,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ferkit import calibration
 from ferkit.calibration import Reliability
-from ferkit.card import Calibration, SplitCalibration
-from ferkit.data import load_store
-from ferkit.evaluation.evaluate import analyzer_views
+from ferkit.card import Calibration, Predictor, SplitCalibration
+from ferkit.evaluation.evaluate import analyzer_views, labelled_part
+from ferkit.labels import in_classes
 from ferkit.views import Views
 
 SPLITS = ("PublicTest", "PrivateTest")
 
 
-def fit_on_store(model, store_path: str | Path, views: Views) -> tuple[Calibration, dict[str, Reliability]]:
+def fit_on_store(model: Predictor, store_path: str | Path, views: Views) -> tuple[Calibration, dict[str, Reliability]]:
     """The fitted record, and PrivateTest's reliability curves before and after it (for a diagram). `model`
-    answers raw (no temperature of its own): an EmotionRecognizer or ensemble made with calibrated=False."""
+    answers raw (no temperature of its own): an EmotionRecognizer or ensemble made with calibrated=False. A model
+    is calibrated on the store's labels as it is read in them (a FER+ model on FER2013's: its answer in FER2013's
+    seven classes, temperature first)."""
     answered = {split: analyzer_views(model, store_path, split, views) for split in SPLITS}
-    temperature = round(calibration.fit_temperature(*answered["PublicTest"]), 4)  # as recorded: figures reproduce
+    store, _, store_classes = labelled_part(model, store_path, "PublicTest")
+
+    def read(probabilities: np.ndarray) -> np.ndarray:
+        return in_classes(probabilities, tuple(model.classes), store_classes)
+
+    # Rounded as recorded, so the figures reproduce.
+    public_views, public_labels = answered["PublicTest"]
+    temperature = round(calibration.fit_temperature(public_views, public_labels, read=read), 4)
     splits, curves = {}, {}
     for split, (answers, labels) in answered.items():
-        raw, scaled = calibration.scale_views(answers, 1.0), calibration.scale_views(answers, temperature)
+        raw, scaled = read(calibration.scale_views(answers, 1.0)), read(calibration.scale_views(answers, temperature))
         before, after = calibration.reliability(raw, labels), calibration.reliability(scaled, labels)
         splits[split] = SplitCalibration(
             ece_before=round(before.ece, 4),
@@ -37,7 +48,8 @@ def fit_on_store(model, store_path: str | Path, views: Views) -> tuple[Calibrati
         path="runtime",
         views=views,
         bins=calibration.ECE_BINS,
-        store_hash=load_store(store_path).data_hash(),
+        store_hash=store.data_hash(),
+        label_set=store.label_set,
         splits=splits,
     )
     return fit, curves

@@ -7,58 +7,76 @@ way. Nothing here needs torch.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 
 from ferkit.calibration import reliability
-from ferkit.data import load_store
+from ferkit.card import Predictor
+from ferkit.data import FerStore, load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
 from ferkit.evaluation.metrics import ClassificationReport, classification_report
 from ferkit.faces import prepare_faces
-from ferkit.labels import in_classes, restrict_probabilities
+from ferkit.labels import canonical, in_classes
 from ferkit.views import Views
 
 
-def labelled_part(predictor, store_path: str | Path, split: str):
-    """A split's labelled faces, refused unless the model has a class for each of the store's emotions."""
+class Labelled(NamedTuple):
+    store: FerStore
+    part: FerStore  # the split's labelled faces the model can answer, labels indexing `classes`
+    classes: tuple[str, ...]  # the store's classes the model has: all of them, or all but those it lacks
+
+
+def labelled_part(predictor: Predictor, store_path: str | Path, split: str) -> Labelled:
+    """A split's labelled faces in the store's classes. A model without one of them (a FER2013 model has no
+    contempt) is measured on the faces of the classes it has, in those classes."""
     store = load_store(store_path)
-    try:
-        restrict_probabilities(np.zeros((0, len(predictor.classes))), predictor.classes, tuple(store.classes))
-    except ValueError as error:
-        raise FerkitError(
-            f"{store_path}: classes {list(store.classes)} differ from the model's {list(predictor.classes)} ({error})"
-        ) from None
     part = store.split(split)
     part = part.subset(part.labels >= 0)
+    classes = tuple(store.classes)
+    if store.label_set != "age":
+        answers = {canonical(name) for name in predictor.classes}
+        classes = tuple(name for name in store.classes if canonical(name) in answers)
+        if len(classes) < 2:
+            raise FerkitError(
+                f"{store_path}: classes {list(store.classes)} are not the model's {list(predictor.classes)}"
+            )
+        if classes != tuple(store.classes):
+            kept = [store.classes.index(name) for name in classes]
+            part = part.subset(np.isin(part.labels, kept))
+            part = dataclasses.replace(part, labels=np.searchsorted(kept, part.labels).astype(part.labels.dtype))
     if len(part) == 0:
         raise FerkitError(f"{store_path}: split {split} has no labelled images")
-    return store, part
+    return Labelled(store, part, classes)
 
 
-def predict_on_store(predictor, store_path: str | Path, split: str, views: Views = Views.CENTRE):
+def predict_on_store(
+    predictor: Predictor, store_path: str | Path, split: str, views: Views = Views.CENTRE
+) -> tuple[np.ndarray, np.ndarray]:
     """(probabilities, labels) of a split's labelled faces."""
-    _, part = labelled_part(predictor, store_path, split)
+    _, part, _ = labelled_part(predictor, store_path, split)
     return predictor.predict_prepared(images_as_the_model_expects(part, predictor, store_path), views), part.labels
 
 
 def evaluate_on_store(
-    predictor,
+    predictor: Predictor,
     store_path: str | Path,
     split: str = "PrivateTest",
     views: Views = Views.CENTRE,
     runtime_path: bool = False,
-) -> tuple[ClassificationReport | AgeReport, dict]:
+) -> tuple[ClassificationReport | AgeReport, dict[str, float]]:
     """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group).
 
     `runtime_path` feeds each face as `ferkit analyze` feeds a detector's crop (gray, resized, equalised again
     where the model equalises); otherwise the store's pixels go in as the model was trained on them. The two
     differ on the Kaggle JPEG release, whose faces come equalised already. `views` are those the model answers
     on (`ferkit analyze` uses the model's own, `card.views`)."""
-    store, part = labelled_part(predictor, store_path, split)
+    store, part, classes = labelled_part(predictor, store_path, split)
     if runtime_path:
         images = runtime_faces(part, predictor)
     else:
@@ -67,8 +85,7 @@ def evaluate_on_store(
 
     probabilities = predictor.predict_prepared(images, views)
     seconds = time.perf_counter() - started
-    if store.label_set != "age":
-        probabilities = in_classes(probabilities, tuple(predictor.classes), tuple(store.classes))
+    report: ClassificationReport | AgeReport
     if store.label_set == "age":
         attributes = part.attributes
         report = age_report(
@@ -78,27 +95,30 @@ def evaluate_on_store(
             attributes.get("race"),
         )
     else:
-        report = classification_report(part.labels, probabilities.argmax(1), tuple(store.classes))
+        probabilities = in_classes(probabilities, tuple(predictor.classes), classes)
+        report = classification_report(part.labels, probabilities.argmax(1), classes)
         report.ece = reliability(probabilities, part.labels).ece
     timing = {"seconds": seconds, "images_per_second": len(part) / seconds, "ms_per_image": 1000 * seconds / len(part)}
     return report, timing
 
 
-def analyzer_views(predictor, store_path: str | Path, split: str, views: Views = Views.MIRROR):
-    """(views, labels): a split's faces fed as `ferkit analyze` feeds a detector's crop (the runtime path), the
-    model's own probabilities for each view apart, (views, N, classes), so that a temperature can be fitted on
-    what the analyzer answers: the mean of the scaled views."""
-    _, part = labelled_part(predictor, store_path, split)
+def analyzer_views(
+    predictor: Any, store_path: str | Path, split: str, views: Views = Views.MIRROR
+) -> tuple[np.ndarray, np.ndarray]:
+    """(views, labels): a split's faces fed as `ferkit analyze` feeds a detector's crop (the runtime path), a
+    runtime model's (ONNX file or ensemble) own probabilities for each view apart, (views, N, classes), so that a
+    temperature can be fitted on what the analyzer answers: the mean of the scaled views."""
+    _, part, _ = labelled_part(predictor, store_path, split)
     return predictor.view_probabilities(runtime_faces(part, predictor), views), part.labels
 
 
-def runtime_faces(part, predictor) -> np.ndarray:
+def runtime_faces(part: FerStore, predictor: Predictor) -> np.ndarray:
     """A store part's faces as the runtime prepares a crop: gray, resized, equalised again where the model
     equalises."""
     return prepare_faces(list(part.images), predictor.image_size, predictor.preprocessing.equalize)
 
 
-def images_as_the_model_expects(part, predictor, store_path) -> np.ndarray:
+def images_as_the_model_expects(part: FerStore, predictor: Predictor, store_path: str | Path) -> np.ndarray:
     """Raw-pixel stores (FER+ PNGs) are equalised for a model trained on equalised faces, as the runtime
     does with every crop; the reverse cannot be undone."""
     wants_equalized = predictor.preprocessing.equalize

@@ -13,7 +13,7 @@ import torch
 
 from ferkit import __version__
 from ferkit.atomic import atomic_write
-from ferkit.card import METADATA_KEY, Calibration, ModelCard
+from ferkit.card import METADATA_KEY, Calibration, ModelCard, SplitMetrics
 from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint, with_teacher_share
 from ferkit.views import Views
 
@@ -141,7 +141,7 @@ def read_card(path: str | Path) -> ModelCard:
     return ModelCard.from_json({p.key: p.value for p in proto.metadata_props}[METADATA_KEY], str(path))
 
 
-def write_metrics(path: str | Path, metrics: dict) -> None:
+def write_metrics(path: str | Path, metrics: dict[str, SplitMetrics]) -> None:
     """Record measured metrics in the file itself, so the model card and the file cannot drift apart."""
     update_card(path, metrics=metrics)
 

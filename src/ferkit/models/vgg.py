@@ -67,15 +67,18 @@ def vgg13_ferplus(num_classes: int = 8, dropout: float = 0.5) -> nn.Module:
     return VGG(stages, [1024, 1024], num_classes, input_size=64, dropout=dropout, stage_dropout=0.25)
 
 
+AGE_STAGES = [[32, 32], [64, 64], [128, 128], [256, 256]]
+
+
 @register_model(
     image_size=64, input_size=56, description="Age from a 64x64 face: VGG stages 32-256, global pool, FC 256"
 )
 def age_vgg(num_classes: int = 101, dropout: float = 0.3) -> nn.Module:
-    return VGG(
-        [[32, 32], [64, 64], [128, 128], [256, 256]],
-        [256],
-        num_classes,
-        input_size=56,
-        dropout=dropout,
-        global_pool=True,
-    )
+    return VGG(AGE_STAGES, [256], num_classes, input_size=56, dropout=dropout, global_pool=True)
+
+
+# Half the widths costs a quarter of the multiply-adds: the age network then costs less per face than the emotion one.
+@register_model(image_size=64, input_size=56, description="age_vgg at half width (stages 16-128, FC 128)")
+def age_vgg_half(num_classes: int = 101, dropout: float = 0.3) -> nn.Module:
+    stages = [[width // 2 for width in stage] for stage in AGE_STAGES]
+    return VGG(stages, [128], num_classes, input_size=56, dropout=dropout, global_pool=True)

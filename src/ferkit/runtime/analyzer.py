@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
+from ferkit.deadline import Deadline
 from ferkit.errors import FerkitError
 from ferkit.runtime.age import AgeEstimator
 from ferkit.runtime.boxes import clip_box
@@ -150,21 +151,28 @@ class Analyzer:
         # 10 -> 13 at 16, and none changed at 48. Only small images are enlarged, so the cost stays small.
         return 2.0 if longest < SMALL_IMAGE else 1.0
 
-    def analyze(self, image: np.ndarray, file_name: str = "") -> ImageResult:
-        """A BGR (or gray) image -> every face found (up to `max_faces`), left to right, classified."""
+    def analyze(self, image: np.ndarray, file_name: str = "", deadline: Deadline | None = None) -> ImageResult:
+        """A BGR (or gray) image -> every face found (up to `max_faces`), left to right, classified. With a
+        `deadline`, the work stops (Stopped) between stages once it has passed or its requester is gone."""
         faces, dropped = self.detect_counted(image)
-        results = self.classify(image, faces, ages=True)
+        results = self.classify(image, faces, ages=True, deadline=deadline)
         return ImageResult(file_name, image.shape[1], image.shape[0], self.options.threshold, results, dropped)
 
     def crops(self, image: np.ndarray, faces: list[Face]) -> list[np.ndarray]:
         """The face crops the models see: each box cut out with the options' margin, eyes levelled if `align`."""
         return [crop_face(image, face, self.options.margin, self.options.align) for face in faces]
 
-    def classify(self, image: np.ndarray, faces: list[Face], ages: bool = True) -> list[FaceResult]:
+    def classify(
+        self, image: np.ndarray, faces: list[Face], ages: bool = True, deadline: Deadline | None = None
+    ) -> list[FaceResult]:
         """Emotion (and, with `ages`, age) of faces already found; all faces of the image in one batch per model."""
+        if deadline and faces:
+            deadline.check("reading emotions")
         crops = self.crops(image, faces)
         probabilities = self.emotions(crops) if crops else np.zeros((0, 0))
         results = [self._face_result(index, face, row) for index, (face, row) in enumerate(zip(faces, probabilities))]
+        if deadline and faces and ages and self.age_estimator:
+            deadline.check("estimating ages")
         if ages and self.age_estimator and crops:
             for result, (age, span) in zip(results, self.age_estimator.estimate(crops)):
                 result.age, result.age_range = age, span

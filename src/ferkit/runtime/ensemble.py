@@ -16,7 +16,15 @@ import numpy as np
 
 from ferkit import calibration
 from ferkit.atomic import atomic_write
-from ferkit.card import Calibration, CardHolder, ModelCard, Preprocessing
+from ferkit.card import (
+    Calibration,
+    CardHolder,
+    ModelCard,
+    Preprocessing,
+    SplitMetrics,
+    metrics_from_dict,
+    metrics_to_dict,
+)
 from ferkit.errors import FerkitError
 from ferkit.runtime.recognizer import EmotionRecognizer
 from ferkit.views import Views
@@ -30,7 +38,7 @@ class EnsembleRecognizer(CardHolder):
     def __init__(
         self,
         members: list[EmotionRecognizer],
-        metrics: dict[str, Any] | None = None,
+        metrics: dict[str, SplitMetrics] | None = None,
         path: Path | None = None,
         calibration: Calibration | None = None,
         calibrated: bool = True,
@@ -48,7 +56,7 @@ class EnsembleRecognizer(CardHolder):
         try:
             members = [_load_member(path.parent, entry, threads) for entry in manifest["members"]]
             fit = Calibration.from_dict(manifest.get("calibration") or {})
-            return cls(members, manifest.get("metrics", {}), path, fit, calibrated)
+            return cls(members, metrics_from_dict(manifest.get("metrics") or {}), path, fit, calibrated)
         except FerkitError as error:
             raise FerkitError(f"{path}: {error}") from None
 
@@ -99,13 +107,18 @@ def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:
 def write_manifest(
     members: list[str | Path],
     out: str | Path,
-    metrics: dict[str, Any] | None = None,
+    metrics: dict[str, SplitMetrics] | None = None,
     calibration: Calibration | None = None,
 ) -> Path:
     out = check_manifest_place(members, out)
     entries = [{"file": Path(member).name, "sha256": file_sha256(Path(member))} for member in members]
     fit = (calibration or Calibration()).to_dict()
-    manifest = {"kind": MANIFEST_KIND, "members": entries, "metrics": metrics or {}, "calibration": fit}
+    manifest = {
+        "kind": MANIFEST_KIND,
+        "members": entries,
+        "metrics": metrics_to_dict(metrics or {}),
+        "calibration": fit,
+    }
     return _write_json(out, manifest)
 
 
@@ -194,7 +207,9 @@ def _common_classes(members: list[EmotionRecognizer]) -> tuple[str, ...]:
     return members[0].classes
 
 
-def _ensemble_card(members: list[EmotionRecognizer], metrics: dict[str, Any], calibration: Calibration) -> ModelCard:
+def _ensemble_card(
+    members: list[EmotionRecognizer], metrics: dict[str, SplitMetrics], calibration: Calibration
+) -> ModelCard:
     """What a single model's card says, so listings and the service can describe an ensemble too. Faces are
     prepared at the largest member size; each member resizes and normalises them its own way."""
     cards = [member.card for member in members]

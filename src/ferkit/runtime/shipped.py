@@ -3,6 +3,7 @@ ensemble manifest."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,30 +16,110 @@ if TYPE_CHECKING:
     EmotionModel = EmotionRecognizer | EnsembleRecognizer
 
 WEIGHTS = Path(__file__).parent / "weights"
-EMOTION_MODELS = {
-    # The default: a half-width ResNet18 trained 150 epochs on Training, selected on PublicTest; 7 classes,
-    # fp16 weights, fp32 compute. More accurate than the VGG and fewer multiply-adds, so faster on AVX2-only CPUs.
-    "fer2013-resnet": WEIGHTS / "emotion" / "fer2013_resnet18_half_e150.onnx",
-    # For CPUs without VNNI or AMX: a quarter-width ResNet18 distilled from fer2013-ensemble, a quarter of the
-    # default's multiply-adds for about two points of accuracy (MODEL_CARD.md); fp16 weights, fp32 compute.
-    "fer2013-fast": WEIGHTS / "emotion" / "fer2013_resnet18_quarter.onnx",
-    "fer2013": WEIGHTS / "emotion" / "fer2013_vgg_fer.onnx",  # the VGG (Khaireddin & Chen's stages); fp16 weights
-    # The VGG quantised: 3x the crops/s on VNNI/AMX CPUs for 0.06 points of PrivateTest accuracy.
-    "fer2013-int8": WEIGHTS / "emotion" / "fer2013_vgg_fer_int8.onnx",
-    "ferplus": WEIGHTS / "emotion" / "ferplus_vgg_fer.onnx",  # FER+'s 8 classes (contempt too); fp16 weights
-    # fer2013-int8 averaged with two half-width ResNet18s (one of them fer2013-resnet): the most accurate FER2013
-    # option, at a third of the default's crops/s.
-    "fer2013-ensemble": WEIGHTS / "emotion" / "fer2013_ensemble.json",
-    # ferplus averaged with two FER2013 ResNets re-trained on FER+ votes: 1.3 points more PrivateTest accuracy.
-    "ferplus-ensemble": WEIGHTS / "emotion" / "ferplus_ensemble.json",
-    # Taught by both label sets (issue 41): a quarter-width ResNet18 with two heads, one on FER+'s votes, one on
-    # fer2013-ensemble's answers, mixed half and half; FER+'s 8 classes; the mirror folded in (centre crop alone):
-    # 137 MFLOPs a face as analyzed, a tenth of ferplus's. Between ferplus and the FER2013 models on both test sets.
-    "both": WEIGHTS / "emotion" / "both_resnet18_quarter.onnx",
-}
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """One shipped model's names, in one place: what users type, the file in the package, and where it came from
+    (the recipe that trained it, the run folder that recipe makes, the architecture in `ferkit models`)."""
+
+    name: str  # --model NAME (the age model is not chosen by name)
+    file: Path  # an ONNX file, or an ensemble's manifest naming its members
+    store: str  # the data its recorded figures are measured on: fer2013, ferplus or utkface
+    recipe: str | None = None  # recipes/NAME.yaml; None for an ensemble, which is averaged, not trained
+    run: str | None = None  # runs/NAME, the recipe's train.name
+    arch: str | None = None  # the recipe's model.name, and the card's arch
+    about: str = ""
+
+
+SHIPPED_MODELS = (
+    ShippedModel(
+        "fer2013-resnet",
+        WEIGHTS / "emotion" / "fer2013_resnet18_half_e150.onnx",
+        "fer2013",
+        "fer2013_resnet18_half_e150",
+        "release-resnet18_v2_half-e150",
+        "resnet18_v2_half",
+        "The default: a half-width ResNet18 trained 150 epochs on Training, selected on PublicTest; 7 classes, fp16 "
+        "weights, fp32 compute. More accurate than the VGG and fewer multiply-adds, so faster on AVX2-only CPUs.",
+    ),
+    ShippedModel(
+        "fer2013-fast",
+        WEIGHTS / "emotion" / "fer2013_resnet18_quarter.onnx",
+        "fer2013",
+        "fer2013_resnet18_quarter_distill",
+        "release-resnet18_v2_quarter-distill",
+        "resnet18_v2_quarter",
+        "For CPUs without VNNI or AMX: a quarter-width ResNet18 distilled from fer2013-ensemble, a quarter of the "
+        "default's multiply-adds for about two points of accuracy (MODEL_CARD.md); fp16 weights, fp32 compute.",
+    ),
+    ShippedModel(
+        "fer2013",
+        WEIGHTS / "emotion" / "fer2013_vgg_fer.onnx",
+        "fer2013",
+        "fer2013_vgg_fer",
+        "release-vgg_fer",
+        "vgg_fer",
+        "The VGG (Khaireddin & Chen's stages); fp16 weights.",
+    ),
+    ShippedModel(
+        "fer2013-int8",
+        WEIGHTS / "emotion" / "fer2013_vgg_fer_int8.onnx",
+        "fer2013",
+        "fer2013_vgg_fer",
+        "release-vgg_fer",
+        "vgg_fer",
+        "The VGG quantised: 3x the crops/s on VNNI/AMX CPUs for 0.06 points of PrivateTest accuracy.",
+    ),
+    ShippedModel(
+        "ferplus",
+        WEIGHTS / "emotion" / "ferplus_vgg_fer.onnx",
+        "ferplus",
+        "ferplus_vgg_fer",
+        "release-ferplus-vgg_fer",
+        "vgg_fer",
+        "FER+'s 8 classes (contempt too); fp16 weights.",
+    ),
+    ShippedModel(
+        "fer2013-ensemble",
+        WEIGHTS / "emotion" / "fer2013_ensemble.json",
+        "fer2013",
+        about="fer2013-int8 averaged with two half-width ResNet18s (one of them fer2013-resnet): the most accurate "
+        "FER2013 option, at a third of the default's crops/s.",
+    ),
+    ShippedModel(
+        "ferplus-ensemble",
+        WEIGHTS / "emotion" / "ferplus_ensemble.json",
+        "ferplus",
+        about="ferplus averaged with two FER2013 ResNets re-trained on FER+ votes: 1.3 points more PrivateTest "
+        "accuracy.",
+    ),
+    ShippedModel(
+        "both",
+        WEIGHTS / "emotion" / "both_resnet18_quarter.onnx",
+        "ferplus",
+        "student_quarter_two_heads",
+        "release-student-quarter-two-heads",
+        "resnet18_v2_quarter",
+        "Taught by both label sets (issue 41): a quarter-width ResNet18 with two heads, one on FER+'s votes, one on "
+        "fer2013-ensemble's answers, mixed half and half; FER+'s 8 classes; the mirror folded in (centre crop "
+        "alone): 137 MFLOPs a face as analyzed, a tenth of ferplus's.",
+    ),
+    ShippedModel(
+        "age",
+        WEIGHTS / "age" / "utkface_age_vgg_half.onnx",
+        "utkface",
+        "utkface_age_vgg_half",
+        "release-age_vgg_half",
+        "age_vgg_half",
+        "Age from the same face crop: a distribution over years 0-100 (UTKFace); 80 MFLOPs a face.",
+    ),
+)
+SHIPPED = {model.name: model for model in SHIPPED_MODELS}
+EMOTION_MODELS = {model.name: model.file for model in SHIPPED_MODELS if model.name != "age"}
 MODEL_SUFFIXES = (".onnx", ".json")
-DEFAULT_EMOTION = "fer2013-resnet"
-AGE_MODEL = WEIGHTS / "age" / "utkface_age_vgg.onnx"
+DEFAULT_EMOTION = "both"
+AGE_MODEL = SHIPPED["age"].file
 
 
 def emotion_model_path(model: str | Path | None = None) -> Path:

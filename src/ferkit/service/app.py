@@ -26,6 +26,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.routing import Match
 
 from ferkit import __version__
+from ferkit.deadline import DeadlinePassed, RequesterGone
 from ferkit.errors import FerkitError
 from ferkit.service.assets import STATIC
 from ferkit.service.db import make_engine, make_sessions, migrate
@@ -128,6 +129,15 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": str(error)}, status_code=503, headers={"Retry-After": str(error.retry_after_seconds)}
         )
+
+    @app.exception_handler(DeadlinePassed)
+    async def too_costly(_request: Request, error: DeadlinePassed) -> JSONResponse:
+        return JSONResponse({"detail": f"{error}; this photo costs more than the service allows"}, status_code=422)
+
+    @app.exception_handler(RequesterGone)
+    async def client_gone(_request: Request, error: RequesterGone) -> JSONResponse:
+        # Nobody reads this answer; 499 (nginx's "client closed request") is what the access log records.
+        return JSONResponse({"detail": str(error)}, status_code=499)
 
     @app.exception_handler(FerkitError)
     async def ferkit_error(_request: Request, error: FerkitError) -> JSONResponse:

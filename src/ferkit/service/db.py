@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, deferred, mapped_column, relationship, sessionmaker
 
+from ferkit.service.dbwatch import watch_for_a_frozen_server
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -103,9 +105,13 @@ class FaceRow(Base):
 STATEMENT_SECONDS = 15.0
 CONNECT_SECONDS = 5
 POOL_SECONDS = 10.0
+# A frozen server answers nothing, not even a cancelled statement: past this its connection is closed (dbwatch.py).
+FROZEN_SECONDS = STATEMENT_SECONDS + 5
 
 
-def make_engine(url: str, statement_seconds: float = STATEMENT_SECONDS) -> Engine:
+def make_engine(
+    url: str, statement_seconds: float = STATEMENT_SECONDS, frozen_seconds: float = FROZEN_SECONDS
+) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
@@ -119,14 +125,15 @@ def make_engine(url: str, statement_seconds: float = STATEMENT_SECONDS) -> Engin
         return engine
     milliseconds = round(statement_seconds * 1000)
     timeouts = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}"
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         pool_timeout=POOL_SECONDS,
         connect_args={"connect_timeout": CONNECT_SECONDS, "options": timeouts},
     )
+    watch_for_a_frozen_server(engine, frozen_seconds)  # also checks a connection before lending it (pre-ping)
+    return engine
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

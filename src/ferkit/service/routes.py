@@ -6,9 +6,10 @@ Access (the API key) and request size are checked before any handler runs, in gu
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, Literal
 
+import anyio
 import cv2
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, Response, UploadFile
 from fastapi import Path as FastApiPath
@@ -18,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, raiseload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
+from ferkit.deadline import Deadline
 from ferkit.runtime.analyzer import AnalyzerOptions, option_specs
 from ferkit.runtime.detectors import list_detectors
 from ferkit.runtime.draw import annotate
@@ -111,7 +113,10 @@ def create_analysis(
             return _out(earlier)
         # Decoded only here: at most `workers` decoded photos at once.
         with pool.borrow(detector, chosen_views) as analyzer:
-            result = analyzer.analyze(upload.decode(), clean_file_name(file.filename)).with_threshold(threshold)
+            deadline = Deadline.after(settings.analysis_seconds, requester_gone=_client_gone(request))
+            deadline.check("decoding")  # a client that left while waiting in line costs no decode
+            image = upload.decode()
+            result = analyzer.analyze(image, clean_file_name(file.filename), deadline).with_threshold(threshold)
     row = Analysis(
         file_name=result.file_name,
         sha256=upload.sha256,
@@ -139,6 +144,11 @@ def create_analysis(
         return _out(earlier)
     request.state.analysis_id = row.public_id
     return _out(row)
+
+
+def _client_gone(request: Request) -> Callable[[], bool]:
+    """Asked from the analysis thread: whether the server has seen the client close its connection."""
+    return lambda: anyio.from_thread.run(request.is_disconnected)
 
 
 @router.get("/analyses", response_model=AnalysisPage, responses=errors())

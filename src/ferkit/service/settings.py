@@ -76,6 +76,9 @@ class Settings:
     # Faces classified per photo, the largest; the answer counts the rest (a photo tiled with 1,764 faces held a
     # worker 125 s before this cap).
     max_faces: int = field(default_factory=lambda: _env_int("FERKIT_MAX_FACES", AnalyzerOptions.max_faces))
+    # Seconds an analysis may run once it holds a slot: past them (or once its client has gone) it stops at its
+    # next stage and frees the slot.
+    analysis_seconds: float = field(default_factory=lambda: float(_env_int("FERKIT_ANALYSIS_SECONDS", 20)))
     preload: tuple[str, ...] = (DEFAULT_DETECTOR,)  # detectors loaded at start; the others on first use
     model: str | None = field(default_factory=lambda: os.environ.get("FERKIT_MODEL") or None)
     access_log: bool = field(default_factory=lambda: os.environ.get("FERKIT_ACCESS_LOG", "") in ("1", "true", "yes"))

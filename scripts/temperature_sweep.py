@@ -1,0 +1,51 @@
+"""Calibration error of one model at several temperatures on several stores' test splits, as `ferkit analyze`
+answers (runtime path, the model's own views, read in each store's classes): which labels a temperature suits.
+
+    python scripts/temperature_sweep.py both --store stores/ferplus.npz --store stores/fer2013.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ferkit import calibration
+from ferkit.errors import FerkitError
+from ferkit.evaluation.evaluate import analyzer_views, labelled_part
+from ferkit.labels import in_classes
+from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.shipped import emotion_model_path
+
+TEMPERATURES = (0.59, 0.7, 0.8, 0.9, 1.0, 1.1, 1.145, 1.2, 1.4)
+SPLITS = ("PublicTest", "PrivateTest")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="a shipped model's name or an .onnx file")
+    parser.add_argument("--store", action="append", required=True, help="a store to measure on (repeatable)")
+    parser.add_argument("--temperature", type=float, action="append", help="default: " + str(TEMPERATURES))
+    args = parser.parse_args(argv)
+    try:
+        model = EmotionRecognizer(emotion_model_path(args.model), calibrated=False)
+        answered = {}
+        for store in args.store:
+            classes = labelled_part(model, store, "PublicTest").classes
+            for split in SPLITS:
+                answered[store, split] = (*analyzer_views(model, store, split, model.card.views), classes)
+    except FerkitError as error:
+        print(f"temperature_sweep: error: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.model}: ECE as analyzed ({model.card.views.value}), by temperature")
+    print("T      " + "  ".join(f"{store}:{split}" for store, split in answered))
+    for temperature in args.temperature or TEMPERATURES:
+        cells = []
+        for views, labels, classes in answered.values():
+            probabilities = in_classes(calibration.scale_views(views, temperature), model.classes, classes)
+            cells.append(f"{calibration.reliability(probabilities, labels).ece:.3f}")
+        print(f"{temperature:<6g} " + "  ".join(cells))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
