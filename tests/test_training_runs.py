@@ -403,6 +403,21 @@ def test_age_training_end_to_end(tmp_path, capsys):
     assert len(estimates) == 2 and all(0 <= age <= 100 for age, _ in estimates)
     assert estimates[0][1] in {"0-2", "3-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60-69", "70+"}
 
+    # An age model teaches another: its distribution over years blends into the Gaussian around the true age.
+    from ferkit.evaluation.teacher import read_teacher_targets
+    from ferkit.training.data import Teacher, split_tensors
+
+    teacher_file = tmp_path / "age-teacher.npz"
+    assert (
+        main(["teacher", str(tmp_path / "age.onnx"), "--store", str(tmp_path / "utk.npz"), "--out", str(teacher_file)])
+        == 0
+    )
+    soft = read_teacher_targets(teacher_file, store)
+    plain = split_tensors(store, ["Training"], "age", 64)
+    taught = split_tensors(store, ["Training"], "age", 64, teacher=Teacher(soft, 0.5))
+    training_rows = torch.from_numpy(soft[store.split_mask("Training")])
+    assert torch.allclose(taught.targets, 0.5 * plain.targets + 0.5 * training_rows, atol=1e-5)
+
 
 @pytest.mark.parametrize("native", [True, False])
 def test_bf16_is_used_only_where_the_cpu_has_it(tiny_store, tmp_path, monkeypatch, capsys, native):

@@ -51,7 +51,8 @@ def split_tensors(
     store: FerStore, splits: list[str], label_mode: str, image_size: int, limit: int = 0, teacher: Teacher | None = None
 ) -> SplitTensors:
     if teacher is not None:
-        if label_mode in ("multitarget", "age"):
+        # An age target is a distribution over years (a Gaussian around the true age), so a teacher's blends in.
+        if label_mode == "multitarget":
             raise ConfigError(f"data.teacher blends class distributions; label mode {label_mode!r} has none to blend")
         if not 0 < teacher.weight <= 1 or teacher.temperature <= 0:
             raise ConfigError("data.teacher_weight must be in (0, 1] and data.teacher_temperature above 0")
