@@ -125,9 +125,9 @@ class Calibration:
     views: Views = Views.MIRROR
     bins: int = 15
     store_hash: str = ""
+    splits: dict[str, SplitCalibration] = field(default_factory=dict)  # "PublicTest", "PrivateTest"
     # The labels the probabilities were calibrated to ("fer2013", "ferplus"); files before it: the model's own.
     label_set: str | None = None
-    splits: dict[str, SplitCalibration] = field(default_factory=dict)  # "PublicTest", "PrivateTest"
 
     @property
     def fitted(self) -> bool:
