@@ -201,7 +201,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     split = SPLIT_ALIASES.get(args.split, args.split)
     predictor = load_predictor(args.model)
     views = _views(args, predictor)
-    report, timing = evaluate_on_store(predictor, args.store, split, views, args.runtime_path)
+    report, timing = evaluate_on_store(predictor, args.store, split, views, args.runtime_path, tuple(args.leave_out))
     path = ", runtime path: each face equalised again as `ferkit analyze` does" if args.runtime_path else ""
     print(f"{args.model} on {split} ({VIEWS_SAID[views]}){path}:")
     print(report.table())
@@ -689,6 +689,14 @@ def _measuring_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         "--runtime-path",
         action="store_true",
         help="feed each face as `ferkit analyze` feeds a crop (equalised again), not the store's pixels as they are",
+    )
+    evaluate.add_argument(
+        "--leave-out",
+        action="append",
+        default=[],
+        metavar="CLASS",
+        help="leave this class's faces out and read the model in the others (repeatable; e.g. contempt, to compare "
+        "a FER+ model with FER2013 models on FER+'s faces)",
     )
     evaluate.add_argument("--json", help="write the report here")
     evaluate.add_argument("--plot", help="write the confusion matrix PNG here")

@@ -91,3 +91,29 @@ def test_a_model_without_one_of_the_store_s_classes_is_measured_on_the_faces_it_
     names = [model.classes[i] for i in probabilities.argmax(1)]
     expected = [canonical(FERPLUS_CLASSES[label]) for label in labels[labels != 7]]
     assert report.accuracy == np.mean([name == want for name, want in zip(names, expected)])
+
+
+def test_a_class_left_out_is_measured_as_a_model_without_it(tmp_path):
+    """`--leave-out contempt` measures a FER+ model on the faces and classes a FER2013 model is measured on."""
+    from ferkit.data import FerStore
+    from ferkit.labels import FERPLUS_CLASSES
+
+    rng = np.random.default_rng(1)
+    labels = np.array([0, 1, 7, 7, 3, 4, 6, 7, 2, 5], np.int16)
+    FerStore(
+        images=rng.integers(0, 256, (10, 48, 48), dtype=np.uint8),
+        labels=labels,
+        splits=np.full(10, 2, np.int8),
+        source_ids=np.array([f"fer{i}.png" for i in range(10)]),
+        classes=FERPLUS_CLASSES,
+        label_set="ferplus",
+        source="ferplus",
+    ).save(tmp_path / "ferplus.npz")
+    reports = {}
+    for model, flags in (("both", ["--leave-out", "contempt"]), ("fer2013-fast", [])):
+        out = tmp_path / f"{model}.json"
+        args = ["evaluate", model, "--store", str(tmp_path / "ferplus.npz"), "--json", str(out), *flags]
+        assert main(args) == 0
+        reports[model] = json.loads(out.read_text())
+    assert reports["both"]["classes"] == reports["fer2013-fast"]["classes"] == list(FERPLUS_CLASSES[:7])
+    assert reports["both"]["count"] == reports["fer2013-fast"]["count"] == 7

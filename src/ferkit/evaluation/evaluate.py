@@ -32,16 +32,19 @@ class Labelled(NamedTuple):
     classes: tuple[str, ...]  # the store's classes the model has: all of them, or all but those it lacks
 
 
-def labelled_part(predictor: Predictor, store_path: str | Path, split: str) -> Labelled:
+def labelled_part(
+    predictor: Predictor, store_path: str | Path, split: str, leave_out: tuple[str, ...] = ()
+) -> Labelled:
     """A split's labelled faces in the store's classes. A model without one of them (a FER2013 model has no
-    contempt) is measured on the faces of the classes it has, in those classes."""
+    contempt), or told to `leave_out` some, is measured on the faces of the other classes, in those classes."""
     store = load_store(store_path)
     part = store.split(split)
     part = part.subset(part.labels >= 0)
     classes = tuple(store.classes)
     if store.label_set != "age":
         answers = {canonical(name) for name in predictor.classes}
-        classes = tuple(name for name in store.classes if canonical(name) in answers)
+        left_out = {canonical(name) for name in leave_out}
+        classes = tuple(name for name in store.classes if canonical(name) in answers - left_out)
         if len(classes) < 2:
             raise FerkitError(
                 f"{store_path}: classes {list(store.classes)} are not the model's {list(predictor.classes)}"
@@ -69,14 +72,16 @@ def evaluate_on_store(
     split: str = "PrivateTest",
     views: Views = Views.CENTRE,
     runtime_path: bool = False,
+    leave_out: tuple[str, ...] = (),
 ) -> tuple[ClassificationReport | AgeReport, dict[str, float]]:
     """Emotion stores give a ClassificationReport; age stores an AgeReport (MAE, ranges, per group).
 
     `runtime_path` feeds each face as `ferkit analyze` feeds a detector's crop (gray, resized, equalised again
     where the model equalises); otherwise the store's pixels go in as the model was trained on them. The two
     differ on the Kaggle JPEG release, whose faces come equalised already. `views` are those the model answers
-    on (`ferkit analyze` uses the model's own, `card.views`)."""
-    store, part, classes = labelled_part(predictor, store_path, split)
+    on (`ferkit analyze` uses the model's own, `card.views`); `leave_out` classes' faces are not counted and the
+    model is read in the others (models of two label sets compared on the classes both have)."""
+    store, part, classes = labelled_part(predictor, store_path, split, leave_out)
     if runtime_path:
         images = runtime_faces(part, predictor)
     else:
