@@ -17,40 +17,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from ferkit.atomic import atomic_write
 from ferkit.data import load_store
+from ferkit.data.pairing import pair_faces
 from ferkit.errors import FerkitError
-from ferkit.evaluation.teacher import read_teacher_targets
+from ferkit.evaluation.teacher import read_teacher_targets, save_teacher_targets
 from ferkit.labels import class_map
-
-THUMBNAIL = 12
-MIN_SIMILARITY, MIN_MARGIN = 0.95, 0.05  # a face's copy scores 0.97-1.00; the next nearest face about 0.73
-
-
-def thumbnails(images: np.ndarray) -> np.ndarray:
-    """Unit-norm, zero-mean 12x12 thumbnails: what pairs a face with its JPEG copy."""
-    small = np.stack([cv2.resize(image, (THUMBNAIL, THUMBNAIL), interpolation=cv2.INTER_AREA) for image in images])
-    flat = small.reshape(len(images), -1).astype(np.float32)
-    flat -= flat.mean(axis=1, keepdims=True)
-    return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-6)
-
-
-def pair_faces(ferplus_faces: np.ndarray, fer2013_faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each FER+ face: the index of its FER2013 copy, and whether it has one (see MIN_SIMILARITY)."""
-    query, base = thumbnails(ferplus_faces), thumbnails(fer2013_faces)
-    partner, paired = np.empty(len(query), np.int64), np.empty(len(query), bool)
-    for start in range(0, len(query), 1024):
-        similarity = query[start : start + 1024] @ base.T
-        nearest = np.argpartition(-similarity, 1, axis=1)[:, :2]
-        best, second = np.take_along_axis(similarity, nearest, axis=1).T
-        swap = second > best
-        best, second = np.where(swap, second, best), np.where(swap, best, second)
-        partner[start : start + 1024] = np.where(swap, nearest[:, 1], nearest[:, 0])
-        paired[start : start + 1024] = (best >= MIN_SIMILARITY) & (best - second >= MIN_MARGIN)
-    return partner, paired
+from ferkit.views import Views
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,14 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = mine[paired]
         targets[rows] = args.label_weight * labels + (1 - args.label_weight) * taught[rows]
         print(f"{split:<12} {paired.sum()} of {len(mine)} FER+ faces paired with their FER2013 copy")
-    arrays = {
-        "probabilities": targets,
-        "classes": np.array(ferplus.classes),
-        "store_hash": np.array(ferplus.data_hash()),
-        "teacher": np.array(f"FER2013 labels x {args.label_weight} + {Path(args.teacher).name}"),
-        "views": np.array("mirror"),
-    }
-    out = atomic_write(Path(args.out), lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+    name = f"FER2013 labels x {args.label_weight} + {Path(args.teacher).name}"
+    out = save_teacher_targets(args.out, targets, ferplus, name, Views.MIRROR)
     print(f"wrote {out}")
     return 0
 

@@ -165,3 +165,23 @@ def test_a_copy_of_a_source_folder_elsewhere_is_found(kaggle_tree, tmp_path):
     nested = tmp_path / "deep" / "release"
     shutil.copytree(kaggle_tree, nested)
     assert len(prepare(tmp_path / "deep", tmp_path / "s.npz")) == 42
+
+
+def test_faces_pair_with_their_jpeg_copies_and_not_with_strangers():
+    """data.pairing: each face finds its equalised, JPEG-compressed copy among shuffled others; a face whose copy
+    is absent stays unpaired rather than taking the nearest stranger."""
+    import cv2
+
+    from ferkit.data.pairing import pair_faces
+
+    rng = np.random.default_rng(5)
+    # Smooth random faces (noise blurred), so thumbnails differ as real faces do.
+    faces = np.stack([cv2.GaussianBlur(rng.integers(0, 256, (48, 48), dtype=np.uint8), (0, 0), 3) for _ in range(40)])
+    copies = []
+    for face in faces[:30]:
+        _, jpeg = cv2.imencode(".jpg", cv2.equalizeHist(face), [cv2.IMWRITE_JPEG_QUALITY, 75])
+        copies.append(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE))
+    order = rng.permutation(30)
+    partner, paired = pair_faces(np.stack([cv2.equalizeHist(face) for face in faces]), np.stack(copies)[order])
+    assert paired[:30].all() and (order[partner[:30]] == np.arange(30)).all()
+    assert not paired[30:].any()

@@ -177,7 +177,7 @@ def test_views_cut_the_crops_the_runtime_cuts():
     ten = Views.TEN.crops(faces, 40)
     assert ten.shape == (10, 3, 40, 40) and np.array_equal(ten[4], centre)
     assert np.array_equal(ten[0], faces[:, :40, :40]) and np.array_equal(ten[9], centre[:, :, ::-1])
-    assert [views.count for views in Views] == [len(views.crops(faces, 40)) for views in Views]
+    assert [views.per_face for views in Views] == [len(views.crops(faces, 40)) for views in Views]
 
 
 def test_config_three_ways(tmp_path):

@@ -2,7 +2,9 @@
 
 import contextlib
 import csv
+import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -66,9 +68,10 @@ def test_resume_after_the_first_of_two_epochs(tiny_store, tmp_path):
     assert train(stopped, progress=False, final_report=False, stop_after=1).epochs_done == 1
     assert len(metrics(tmp_path / "stopped")) == 1
     # As a checkpoint written before the score was renamed (the committed training states) has it.
-    older = load_checkpoint(tmp_path / "stopped" / "last.pt")
+    older = load_checkpoint(tmp_path / "stopped" / "last.pt").payload()
     older["best_val_acc"] = older.pop("best_score")
-    save_checkpoint(older, tmp_path / "stopped" / "last.pt")
+    torch.save(older, tmp_path / "stopped" / "last.pt")
+    assert load_checkpoint(tmp_path / "stopped" / "last.pt").best_score == older["best_val_acc"]
     train(Config(), resume=tmp_path / "stopped", progress=False, final_report=False)
     a, b = metrics(tmp_path / "straight"), metrics(tmp_path / "stopped")
     assert [r["val_acc"] for r in a] == [r["val_acc"] for r in b]
@@ -102,14 +105,16 @@ def test_finetune_trains_on_train_plus_val(tiny_store, tmp_path):
     first = train(Config.load(None, [*base, "train.name=first"]), progress=False, final_report=False)
     # A source trained on other pixel statistics: the tuned model must keep them, not re-measure its own.
     source = load_checkpoint(first.run_dir / "best.pt")
-    source["meta"]["preprocessing"].update(mean=0.25, std=0.5)
-    save_checkpoint(source, tmp_path / "source.pt")
+    pixels = dataclasses.replace(source.card.preprocessing, mean=0.25, std=0.5)
+    save_checkpoint(
+        dataclasses.replace(source, card=dataclasses.replace(source.card, preprocessing=pixels)), tmp_path / "source.pt"
+    )
     tuned = Config.load(None, [*base, "train.name=tuned", "optim.lr=0.001"])
     train(tuned, finetune=tmp_path / "source.pt", progress=False, final_report=False)
     saved = Config.load(tmp_path / "tuned" / "config.yaml")
     assert saved.data.train_splits == ["Training", "PublicTest"] and saved.schedule.name == "cosine"
-    tuned_pixels = load_checkpoint(tmp_path / "tuned" / "last.pt")["meta"]["preprocessing"]
-    assert (tuned_pixels["mean"], tuned_pixels["std"]) == (0.25, 0.5)
+    tuned_pixels = load_checkpoint(tmp_path / "tuned" / "last.pt").card.preprocessing
+    assert (tuned_pixels.mean, tuned_pixels.std) == (0.25, 0.5)
 
 
 def test_init_transfers_weights_to_a_new_label_set(tiny_store, tmp_path, capsys):
@@ -138,12 +143,12 @@ def test_init_transfers_weights_to_a_new_label_set(tiny_store, tmp_path, capsys)
     train(plus, progress=False, final_report=False)
     source, moved = load_checkpoint(first.run_dir / "best.pt"), load_checkpoint(tmp_path / "plus" / "best.pt")
     parameters = dict(model_from_checkpoint(moved)[0].named_parameters())
-    kept = [k for k in parameters if moved["model"][k].shape == source["model"][k].shape]
+    kept = [k for k in parameters if moved.model[k].shape == source.model[k].shape]
     fresh = [k for k in parameters if k not in kept]
-    assert kept and all(torch.equal(moved["model"][k], source["model"][k]) for k in kept)
-    assert fresh and all(moved["model"][k].shape[0] == 8 for k in fresh)
+    assert kept and all(torch.equal(moved.model[k], source.model[k]) for k in kept)
+    assert fresh and all(moved.model[k].shape[0] == 8 for k in fresh)
     assert "fresh: " in capsys.readouterr().out
-    assert moved["meta"]["preprocessing"]["mean"] == source["meta"]["preprocessing"]["mean"]
+    assert moved.card.preprocessing.mean == source.card.preprocessing.mean
     assert Config.load(tmp_path / "plus" / "config.yaml").model.init == str(first.run_dir / "best.pt")
 
 
@@ -552,8 +557,8 @@ def test_reequalize_reaches_the_training_loop(tiny_store, tmp_path):
     for name, share in (("plain", 0.0), ("again", 1.0)):
         config = Config.load(None, [*base, f"train.name={name}", f"augment.reequalize={share}"])
         train(config, progress=False, final_report=False)
-    plain = load_checkpoint(tmp_path / "plain" / "last.pt")["model"]
-    again = load_checkpoint(tmp_path / "again" / "last.pt")["model"]
+    plain = load_checkpoint(tmp_path / "plain" / "last.pt").model
+    again = load_checkpoint(tmp_path / "again" / "last.pt").model
     assert any(not torch.equal(plain[key], again[key]) for key in plain)
     assert Config.load(tmp_path / "again" / "config.yaml").augment.reequalize == 1.0
 
@@ -589,7 +594,7 @@ def test_a_teacher_with_a_head_of_its_own(tmp_path):
         f"train.out_dir={tmp_path}",
     ]
     train(Config.load(None, [*base, "train.name=one"]), progress=False, final_report=False)
-    one = load_checkpoint(tmp_path / "one" / "last.pt")["model"]
+    one = load_checkpoint(tmp_path / "one" / "last.pt").model
     two_heads = [f"data.teacher={tmp_path / 't.npz'}", "data.teacher_weight=0.3", "data.teacher_head=true"]
     config = Config.load(None, [*base, *two_heads, "train.name=two", f"model.init={tmp_path / 'one' / 'last.pt'}"])
     # Before any step, both heads are the one head: a zero-epoch view of the starting point.
@@ -628,3 +633,100 @@ def test_a_teacher_with_a_head_of_its_own(tmp_path):
         main(["export", str(tmp_path / "one" / "last.pt"), "--out", str(tmp_path / "x.onnx"), "--teacher-share", "0.5"])
         == 2
     )
+
+
+def test_extra_faces_join_the_ferplus_store_with_their_teachers_answers(tmp_path):
+    """scripts/extra_faces.py merge: unlabelled faces join FER+'s Training split with the FER+ teacher's answer as
+    their votes (to a hundredth), the head's teacher file covers old and new faces in the merged store's order, and
+    a two-head run reads both."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from ferkit.data import FerStore, load_store, prepare
+    from ferkit.evaluation.teacher import read_teacher_targets
+    from ferkit.training.data import Teacher, split_tensors, vote_distribution
+
+    pytest.importorskip("onnxruntime", reason="the teachers run as ONNX")
+    write_ferplus_tree(tmp_path / "ferplus")
+    prepare(tmp_path / "ferplus", tmp_path / "ferplus.npz", equalize=True)
+    ferplus = load_store(tmp_path / "ferplus.npz")
+    rng = np.random.default_rng(3)
+    FerStore(
+        images=rng.integers(0, 256, (6, 48, 48), dtype=np.uint8),
+        labels=np.full(6, -1, np.int16),
+        splits=np.zeros(6, np.int8),
+        source_ids=np.array([f"{i}_0_0_0.jpg" for i in range(6)]),
+        classes=ferplus.classes,
+        label_set="ferplus",
+        source="utkface",
+        equalized=True,
+    ).save(tmp_path / "faces.npz")
+    for store, model, out in (
+        ("faces", "ferplus", "plus-on-faces"),
+        ("faces", "fer2013-int8", "f13-on-faces"),
+        ("ferplus", "fer2013-int8", "head"),
+    ):
+        command = ["teacher", model, "--store", str(tmp_path / f"{store}.npz"), "--out", str(tmp_path / f"{out}.npz")]
+        assert main(command) == 0
+    script = Path(__file__).parents[1] / "scripts" / "extra_faces.py"
+    flags = {
+        "--ferplus": "ferplus.npz",
+        "--faces": "faces.npz",
+        "--ferplus-teacher": "plus-on-faces.npz",
+        "--fer2013-teacher": "f13-on-faces.npz",
+        "--head-teacher": "head.npz",
+        "--out": "merged.npz",
+        "--out-teacher": "merged-head.npz",
+    }
+    command = [
+        sys.executable,
+        str(script),
+        "merge",
+        *[part for f, n in flags.items() for part in (f, str(tmp_path / n))],
+    ]
+    subprocess.run(command, check=True, capture_output=True)
+
+    faces, merged = load_store(tmp_path / "faces.npz"), load_store(tmp_path / "merged.npz")
+    added = np.arange(len(ferplus), len(merged))
+    assert len(merged) == len(ferplus) + 6 and (merged.splits[added] == 0).all()
+    assert np.array_equal(merged.images[added], faces.images) and np.array_equal(
+        merged.votes[: len(ferplus)], ferplus.votes
+    )
+    shares = read_teacher_targets(tmp_path / "plus-on-faces.npz", faces)
+    assert vote_distribution(merged.subset(np.isin(np.arange(len(merged)), added))) == pytest.approx(shares, abs=0.03)
+    head = read_teacher_targets(tmp_path / "merged-head.npz", merged)
+    expected = np.concatenate(
+        [
+            read_teacher_targets(tmp_path / "head.npz", ferplus),
+            read_teacher_targets(tmp_path / "f13-on-faces.npz", faces),
+        ]
+    )
+    assert head == pytest.approx(expected, abs=1e-6)
+    before = split_tensors(ferplus, ["Training"], "probability", 48)
+    after = split_tensors(merged, ["Training"], "probability", 48, teacher=Teacher(head, 0.5, own_head=True))
+    assert len(after.targets) == len(before.targets) + 6 and after.targets.shape[1] == 2 * len(merged.classes)
+
+
+def test_extra_faces_keep_every_rare_face_and_fill_up_with_the_rest():
+    """chosen_faces: faces either teacher reads as neither neutral nor happy all join; the rest fill up to the
+    limit, never past the faces there are."""
+    import importlib.util
+
+    import numpy as np
+
+    from ferkit.labels import FERPLUS_CLASSES
+
+    spec = importlib.util.spec_from_file_location(
+        "extra_faces", Path(__file__).parents[1] / "scripts" / "extra_faces.py"
+    )
+    extra_faces = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extra_faces)
+    neutral, happy, anger = (FERPLUS_CLASSES.index(name) for name in ("neutral", "happiness", "anger"))
+    plus = np.eye(8)[[neutral, happy, anger, neutral, happy, neutral]]
+    fer2013 = np.eye(8)[[neutral, anger, neutral, neutral, happy, happy]]
+    chosen = extra_faces.chosen_faces(plus, fer2013, FERPLUS_CLASSES, limit=3)
+    assert {1, 2} <= set(chosen) and len(chosen) == 3 and list(chosen) == sorted(chosen)
+    assert list(extra_faces.chosen_faces(plus, fer2013, FERPLUS_CLASSES, limit=0)) == list(range(6))
+    assert list(extra_faces.chosen_faces(plus, fer2013, FERPLUS_CLASSES, limit=1)) == [1, 2]

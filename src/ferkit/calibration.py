@@ -23,13 +23,15 @@ def scale(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     logits = np.log(np.clip(probabilities, _EPSILON, 1.0)) / temperature
     logits -= logits.max(axis=1, keepdims=True)
     exp = np.exp(logits)
-    return (exp / exp.sum(axis=1, keepdims=True)).astype(probabilities.dtype)
+    scaled: np.ndarray = (exp / exp.sum(axis=1, keepdims=True)).astype(probabilities.dtype)
+    return scaled
 
 
 def scale_views(views: np.ndarray | Sequence[np.ndarray], temperature: float) -> np.ndarray:
     """Each view's probabilities scaled, then averaged: what a model with this temperature answers when it is
     asked about several views of each face (a crop and its mirror image), as the analyzer asks."""
-    return np.mean([scale(view, temperature) for view in views], axis=0)
+    averaged: np.ndarray = np.mean([scale(view, temperature) for view in views], axis=0)
+    return averaged
 
 
 def negative_log_likelihood(probabilities: np.ndarray, labels: np.ndarray) -> float:

@@ -8,7 +8,7 @@ needs nothing else. One home, typed; JSON only at the edges (ONNX metadata, chec
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,6 +17,7 @@ from ferkit.errors import FerkitError
 from ferkit.views import Views
 
 CARD_FORMAT = 1  # raised when a file's card changes in a way older readers would misread
+MODEL_KWARGS = "model_kwargs"  # the card's extra key for the architecture's arguments (read through ModelCard)
 METADATA_KEY = "ferkit"  # the ONNX metadata entry that holds the card
 
 
@@ -179,6 +180,14 @@ class ModelCard:
     # every model before this key), or the centre crop alone for students taught on mirror-averaged targets.
     views: Views = Views.MIRROR
     extra: dict[str, Any] = field(default_factory=dict)  # model_kwargs, members, ferkit_version, ...
+
+    @property
+    def model_kwargs(self) -> dict[str, Any]:
+        """The architecture's arguments beyond its class count (dropout, the two heads' mix, ...)."""
+        return dict(self.extra.get(MODEL_KWARGS, {}))
+
+    def with_model_kwargs(self, **changes: Any) -> ModelCard:
+        return replace(self, extra={**self.extra, MODEL_KWARGS: {**self.model_kwargs, **changes}})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "model") -> ModelCard:

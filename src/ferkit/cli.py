@@ -14,7 +14,7 @@ from ferkit.runtime.shipped import DEFAULT_EMOTION, EMOTION_MODELS
 from ferkit.views import VIEW_NAMES, Views
 
 if TYPE_CHECKING:
-    from ferkit.card import Calibration, Predictor, SplitMetrics
+    from ferkit.card import Calibration, Predictor
     from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
     from ferkit.runtime.options import VideoOptions
     from ferkit.runtime.shipped import EmotionModel
@@ -65,10 +65,6 @@ def cmd_data_info(args: argparse.Namespace) -> int:
     return 0
 
 
-TEST_SETS = {"fer2013": "FER2013 PrivateTest", "ferplus": "FER+ PrivateTest (majority faces)"}
-LABEL_SET_NAMES = {"fer2013": "FER2013", "ferplus": "FER+"}
-
-
 def cmd_models(args: argparse.Namespace) -> int:
     """The shipped models (needs only the runtime), then the trainable architectures (needs torch)."""
     _print_shipped_models(args.speed)
@@ -92,7 +88,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def _print_shipped_models(speed_seconds: float | None) -> None:
     from ferkit.cpu import cpu_line
-    from ferkit.runtime.shipped import DEFAULT_EMOTION, load_emotion_model, shipped_emotion_models
+    from ferkit.runtime.model_table import shipped_models_table
+    from ferkit.runtime.shipped import DEFAULT_EMOTION
 
     try:
         import onnxruntime  # noqa: F401
@@ -100,11 +97,7 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
         print("shipped models: install the runtime extra (pip install 'ferkit[runtime]') to run them")
         return
     print(f"shipped emotion models (--model NAME; default {DEFAULT_EMOTION}), measured on the test set named:")
-    header: tuple[str, ...] = ("name", "network", "classes", "weights", "size", "views", "test set", "accuracy")
-    rows = [header + ("balanced", "ECE") + (("crops/s",) if speed_seconds else ())]
-    for name in shipped_emotion_models():
-        recognizer = load_emotion_model(name)
-        rows.append(_shipped_model_row(name, recognizer) + (_speed(recognizer, speed_seconds) if speed_seconds else ()))
+    rows = shipped_models_table(speed_seconds)
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     for row in rows:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
@@ -120,42 +113,6 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
         print(f"crops/s: batch 64, onnxruntime's default threads, the kernel in brackets; {cpu_line()}")
     else:
         print("crops/s on this CPU: ferkit models --speed")
-
-
-def _speed(recognizer: EmotionModel, seconds: float) -> tuple[str]:
-    from ferkit.runtime.speed import crops_per_second
-
-    rate = crops_per_second(recognizer.predict_prepared, 64, seconds, recognizer.image_size)
-    return (f"{rate:.0f} [{recognizer.kernel}]",)
-
-
-def _shipped_model_row(name: str, recognizer: EmotionModel) -> tuple[str, ...]:
-    card = recognizer.card
-    test, marked = card.metric("PrivateTest", card.views), ""
-    if test is None:  # files made before their views were recorded: the centre crop's figures
-        test, marked = card.metric("PrivateTest"), " (centre)"
-    private = card.calibration.splits.get("PrivateTest")
-    ece = private.ece_after if private else None
-    # Calibrated to another label set's PrivateTest than the accuracy's (`both`: FER2013's labels): say which.
-    other_labels = card.calibration.label_set not in (None, card.label_set)
-    ece_on = f" ({LABEL_SET_NAMES.get(card.calibration.label_set or '', '?')})" if other_labels else ""
-    size = sum(path.stat().st_size for path in recognizer.files) / 1e6
-    return (
-        name,
-        card.arch,
-        str(len(card.classes)),
-        card.weights,
-        f"{size:.1f} MB",
-        card.views.value,
-        TEST_SETS.get(card.label_set or "", "PrivateTest"),
-        _figure(test.accuracy if test else None) + marked,
-        _figure(test.balanced if test else None),
-        _figure(ece) + ece_on,
-    )
-
-
-def _figure(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -286,10 +243,11 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def _record_metrics(path: Path, store: str) -> None:
+    from ferkit.evaluation.evaluate import recorded_metrics
     from ferkit.export.onnx import write_metrics
     from ferkit.runtime.recognizer import EmotionRecognizer
 
-    write_metrics(path, _test_metrics(EmotionRecognizer(path), store))
+    write_metrics(path, recorded_metrics(EmotionRecognizer(path), store))
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -361,33 +319,15 @@ def cmd_teacher(args: argparse.Namespace) -> int:
 
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
+    from ferkit.evaluation.evaluate import recorded_metrics
     from ferkit.runtime.ensemble import EnsembleRecognizer, check_manifest_place, write_manifest
 
     check_manifest_place(args.members, args.out)
     ensemble = EnsembleRecognizer.from_files(args.members)
-    metrics = _test_metrics(ensemble, args.store) if args.store else {}
+    metrics = recorded_metrics(ensemble, args.store) if args.store else {}
     out = write_manifest(args.members, args.out, metrics)
     print(f"wrote {out}: {ensemble.card.arch} ({len(args.members)} members)")
     return 0
-
-
-def _test_metrics(predictor: Predictor, store: str) -> dict[str, SplitMetrics]:
-    """Both test splits on the centre crop, ten crops and the model's own views: what a shipped file records
-    about itself, with the hash of the store measured on (a model can be measured on another store)."""
-    from ferkit.card import SplitMetrics, metric_key
-    from ferkit.data import load_store
-    from ferkit.evaluation.evaluate import evaluate_on_store
-
-    store_hash = load_store(store).data_hash()
-    metrics = {}
-    for split in ("PublicTest", "PrivateTest"):
-        for views in dict.fromkeys((Views.CENTRE, Views.TEN, predictor.card.views)):
-            report, _ = evaluate_on_store(predictor, store, split, views)
-            tag = metric_key(split, views)
-            recorded = {k: v for k, v in report.to_dict().items() if k != "confusion"} | {"store_hash": store_hash}
-            metrics[tag] = SplitMetrics.from_dict(recorded)
-            print(f"{tag:<22} {report.summary()}")
-    return metrics
 
 
 def cmd_export_mtcnn(args: argparse.Namespace) -> int:

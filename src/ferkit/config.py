@@ -11,6 +11,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -110,7 +111,7 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-        values = {}
+        values: Any = {}
         if path:
             try:
                 values = yaml.safe_load(Path(path).read_text()) or {}
@@ -118,7 +119,7 @@ class Config:
                 raise ConfigError(f"{path}: cannot read config ({error})") from None
             if not isinstance(values, dict):
                 raise ConfigError(f"{path}: a config is a mapping of sections")
-        config = from_dict(cls, values, where=str(path or "config"))
+        config: Config = from_dict(cls, values, where=str(path or "config"))
         for item in overrides or []:
             config.set(item)
         return config
@@ -137,20 +138,20 @@ class Config:
         value = yaml.safe_load(text) if text.strip() else ""
         setattr(section, parts[1], _coerce(type(section), parts[1], value, f"--set {key}"))
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
 
 
-def from_dict(cls, values: dict, where: str):
-    kwargs = {}
+def from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
+    kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in _field_names(cls):
             raise ConfigError(f"{where}: unknown key {key!r}; known: {', '.join(_field_names(cls))}")
         field_type = typing.get_type_hints(cls)[key]
-        if dataclasses.is_dataclass(field_type):
+        if isinstance(field_type, type) and dataclasses.is_dataclass(field_type):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {key} must be a mapping")
             kwargs[key] = from_dict(field_type, value, f"{where}: {key}")
@@ -159,11 +160,11 @@ def from_dict(cls, values: dict, where: str):
     return cls(**kwargs)
 
 
-def _field_names(cls) -> list[str]:
+def _field_names(cls: Any) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
-def _coerce(cls, key: str, value, where: str):
+def _coerce(cls: type, key: str, value: Any, where: str) -> Any:
     hints = typing.get_type_hints(cls)
     if key not in hints:
         raise ConfigError(f"{where}: unknown key {key!r}; known: {', '.join(hints)}")

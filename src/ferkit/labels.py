@@ -68,7 +68,8 @@ def restrict_probabilities(probabilities: np.ndarray, source: tuple[str, ...], t
     if missing:
         raise ValueError(f"the model has no class for {missing}")
     kept = probabilities[:, [names.index(canonical(name)) for name in target]]
-    return kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
+    renormalised: np.ndarray = kept / np.maximum(kept.sum(axis=1, keepdims=True), 1e-12)
+    return renormalised
 
 
 def in_classes(probabilities: np.ndarray, source: tuple[str, ...], target: tuple[str, ...]) -> np.ndarray:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any, TextIO
 
 
 class Progress:
-    def __init__(self, total: int | None, desc: str = "", unit: str = "it", stream=None, min_interval=0.2):
+    def __init__(
+        self,
+        total: int | None,
+        desc: str = "",
+        unit: str = "it",
+        stream: TextIO | None = None,
+        min_interval: float = 0.2,
+    ) -> None:
         self.total, self.desc, self.unit = total, desc, unit
         self.stream = stream or sys.stderr
         self.count = 0
@@ -33,7 +41,7 @@ class Progress:
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     def _draw(self, end: str) -> None:

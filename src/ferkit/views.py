@@ -55,7 +55,8 @@ class Views(StrEnum):
         return centre
 
     @property
-    def count(self) -> int:
+    def per_face(self) -> int:
+        """Crops each face is read on."""
         return {Views.CENTRE: 1, Views.MIRROR: 2, Views.TEN: 10}[self]
 
     @property

@@ -13,7 +13,7 @@ from ferkit.errors import FerkitError
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.ensemble import EnsembleRecognizer, write_manifest
 from ferkit.runtime.recognizer import EmotionRecognizer
-from ferkit.runtime.shipped import EMOTION_MODELS, load_emotion_model
+from ferkit.runtime.shipped import EMOTION_MODELS, WEIGHTS, load_emotion_model
 from ferkit.views import Views
 
 
@@ -143,3 +143,20 @@ def test_the_analyzer_runs_an_ensemble(members, samples):
     ensemble = Analyzer(model=manifest, age=False).analyze_path(photo)
     assert ensemble.faces and [f.bbox for f in ensemble.faces] == [f.bbox for f in single.faces]
     assert all(set(f.probabilities) == set(single.faces[0].probabilities) for f in ensemble.faces)
+
+
+@pytest.mark.parametrize("manifest", sorted(WEIGHTS.glob("emotion/*.json")), ids=lambda path: path.name)
+def test_every_shipped_manifest_reads_and_writes_back_unchanged(manifest, tmp_path):
+    """The typed Manifest is the only way a manifest is read or written: a shipped file round-trips through it
+    (members and metrics to the same JSON; an older calibration record's `"mirror": true` comes back as its
+    views), so repinning or recalibrating one changes only what it means to."""
+    from ferkit.runtime.ensemble import _write_manifest, read_manifest
+
+    typed = read_manifest(manifest)
+    assert typed.members and typed.metrics and typed.calibration.temperature > 0
+    _write_manifest(tmp_path / manifest.name, typed)
+    assert read_manifest(tmp_path / manifest.name) == typed
+    written, shipped = json.loads((tmp_path / manifest.name).read_text()), json.loads(manifest.read_text())
+    assert {k: written[k] for k in ("kind", "members", "metrics")} == {
+        k: shipped[k] for k in ("kind", "members", "metrics")
+    }

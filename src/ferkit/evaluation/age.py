@@ -3,7 +3,9 @@ biases of an age model are in plain view."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,7 @@ class AgeReport:
     mae_by_range: dict[str, float] = field(default_factory=dict)
     count_by_range: dict[str, int] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
@@ -46,7 +48,8 @@ class AgeReport:
 
 def expected_age(probabilities: np.ndarray) -> np.ndarray:
     """The mean of the predicted distribution over whole years: smoother and more accurate than its argmax."""
-    return probabilities @ np.arange(probabilities.shape[1], dtype=np.float64)
+    years: np.ndarray = probabilities @ np.arange(probabilities.shape[1], dtype=np.float64)
+    return years
 
 
 def age_report(
@@ -55,7 +58,7 @@ def age_report(
     errors = np.abs(predicted - true)
     same_range = [age_range(p) == age_range(t) for p, t in zip(predicted, true)]
 
-    def by_group(codes, names):
+    def by_group(codes: np.ndarray | None, names: Sequence[str]) -> tuple[dict[str, float], dict[str, int]]:
         if codes is None:
             return {}, {}
         groups = {name: codes == index for index, name in enumerate(names)}

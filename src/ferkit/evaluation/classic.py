@@ -22,7 +22,7 @@ def hog_features(faces: np.ndarray) -> np.ndarray:
     """(N, 48, 48) uint8 faces -> (N, 900) HOG: 8-pixel cells, 9 orientations, 2x2-cell blocks every 8 pixels."""
     size = faces.shape[1]
     descriptor = cv2.HOGDescriptor((size, size), (16, 16), (8, 8), (8, 8), 9)
-    return np.stack([descriptor.compute(np.ascontiguousarray(face)).ravel() for face in faces])
+    return np.stack([np.asarray(descriptor.compute(np.ascontiguousarray(face))).ravel() for face in faces])
 
 
 class HogSvmPredictor(CardHolder):
@@ -46,13 +46,17 @@ class HogSvmPredictor(CardHolder):
             raise FerkitError(f"the HOG+SVM baseline reads whole faces: views {views.value} need crops")
         margins = self.margins(faces)
         exp = np.exp(margins - margins.max(axis=1, keepdims=True))
-        return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+        probabilities: np.ndarray = (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+        return probabilities
 
     def margins(self, faces: np.ndarray) -> np.ndarray:
         features = (hog_features(faces) - self.mean) / self.scale
-        return features @ self.weights.T + self.bias
+        margins: np.ndarray = features @ self.weights.T + self.bias
+        return margins
 
     @staticmethod
-    def save(path: Path, weights, bias, mean, scale, card: ModelCard) -> None:
+    def save(
+        path: Path, weights: np.ndarray, bias: np.ndarray, mean: np.ndarray, scale: np.ndarray, card: ModelCard
+    ) -> None:
         with open(path, "wb") as handle:  # np.savez would append .npz to a name without it
             np.savez(handle, weights=weights, bias=bias, mean=mean, scale=scale, card=np.array(card.to_json()))

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
+from ferkit.card import Predictor
+from ferkit.errors import FerkitError
 from ferkit.evaluation.evaluate import evaluate_on_store
+from ferkit.evaluation.metrics import ClassificationReport
 from ferkit.views import Views
 
+Row = dict[str, Any]
 
-def compare_models(predictors: dict, store: str | Path, split: str, views: Views | None = Views.CENTRE) -> list[dict]:
+
+def compare_models(
+    predictors: dict[str, Predictor], store: str | Path, split: str, views: Views | None = Views.CENTRE
+) -> list[Row]:
     """`predictors` maps a display name to a loaded model (checkpoint or ONNX); views None: each model's own."""
     rows = []
     for model, predictor in predictors.items():
         report, timing = evaluate_on_store(predictor, store, split, views or predictor.card.views)
+        if not isinstance(report, ClassificationReport):
+            raise FerkitError(f"{store}: `ferkit compare` compares emotion models; use `ferkit evaluate` for age")
         rows.append(
             {
                 "model": str(model),
@@ -26,7 +36,7 @@ def compare_models(predictors: dict, store: str | Path, split: str, views: Views
     return rows
 
 
-def format_table(rows: list[dict]) -> str:
+def format_table(rows: list[Row]) -> str:
     if not rows:
         return ""
     recall_keys = [k for k in rows[0] if k.startswith("recall_")]
@@ -43,7 +53,7 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_csv(rows: list[dict], path: str | Path) -> None:
+def write_csv(rows: list[Row], path: str | Path) -> None:
     with open(path, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()

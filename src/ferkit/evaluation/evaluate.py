@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 
 from ferkit.calibration import reliability
-from ferkit.card import Predictor
+from ferkit.card import Predictor, SplitMetrics, metric_key
 from ferkit.data import FerStore, load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.age import AgeReport, age_report, expected_age
@@ -132,3 +133,20 @@ def images_as_the_model_expects(part: FerStore, predictor: Predictor, store_path
     if part.equalized:
         raise FerkitError(f"{store_path}: equalised images, but the model was trained on raw pixels")
     return np.stack([cv2.equalizeHist(image) for image in part.images])
+
+
+def recorded_metrics(
+    predictor: Predictor, store: str | Path, log: Callable[[str], None] = print
+) -> dict[str, SplitMetrics]:
+    """Both test splits on the centre crop, ten crops and the model's own views: what a shipped file records
+    about itself, with the hash of the store measured on (a model can be measured on another store)."""
+    store_hash = load_store(store).data_hash()
+    metrics = {}
+    for split in ("PublicTest", "PrivateTest"):
+        for views in dict.fromkeys((Views.CENTRE, Views.TEN, predictor.card.views)):
+            report, _ = evaluate_on_store(predictor, store, split, views)
+            tag = metric_key(split, views)
+            recorded = {k: v for k, v in report.to_dict().items() if k != "confusion"} | {"store_hash": store_hash}
+            metrics[tag] = SplitMetrics.from_dict(recorded)
+            log(f"{tag:<22} {report.summary()}")
+    return metrics

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +22,7 @@ class ClassificationReport:
     balanced_accuracy: float = 0.0  # the mean of the per-class recalls
     ece: float | None = None  # expected calibration error (15 bins) where probabilities were given
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
@@ -47,7 +49,7 @@ def confusion_matrix(true: np.ndarray, predicted: np.ndarray, num_classes: int) 
     )
 
 
-def classification_report(true: np.ndarray, predicted: np.ndarray, classes) -> ClassificationReport:
+def classification_report(true: np.ndarray, predicted: np.ndarray, classes: Sequence[str]) -> ClassificationReport:
     true, predicted = np.asarray(true, np.int64), np.asarray(predicted, np.int64)
     matrix = confusion_matrix(true, predicted, len(classes))
     hits = np.diag(matrix).astype(float)

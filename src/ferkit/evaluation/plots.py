@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ferkit.calibration import Reliability
 
-def _pyplot():
+
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,7 +27,10 @@ def plot_curves(metrics_csv: str | Path, path: str | Path, title: str = "") -> P
         rows = list(csv.DictReader(handle))
     plt = _pyplot()
     epochs = [int(r["epoch"]) for r in rows]
-    column = lambda key: [float(r[key]) for r in rows]  # noqa: E731
+
+    def column(key: str) -> list[float]:
+        return [float(row[key]) for row in rows]
+
     figure, (loss_axes, acc_axes, lr_axes) = plt.subplots(1, 3, figsize=(14, 4))
     loss_axes.plot(epochs, column("train_loss"), label="train")
     loss_axes.plot(epochs, column("val_loss"), label="validation")
@@ -57,7 +64,9 @@ def plot_curves(metrics_csv: str | Path, path: str | Path, title: str = "") -> P
     return Path(path)
 
 
-def plot_confusion(confusion, classes, path: str | Path, title: str = "") -> Path:
+def plot_confusion(
+    confusion: Sequence[Sequence[int]] | np.ndarray, classes: Sequence[str], path: str | Path, title: str = ""
+) -> Path:
     """Row-normalised confusion matrix (recall on the diagonal) with raw counts in each cell."""
     plt = _pyplot()
     matrix = np.asarray(confusion, dtype=float)
@@ -89,7 +98,7 @@ def plot_confusion(confusion, classes, path: str | Path, title: str = "") -> Pat
     return Path(path)
 
 
-def plot_reliability(curves: dict, path: str | Path, title: str = "") -> Path:
+def plot_reliability(curves: dict[str, Reliability], path: str | Path, title: str = "") -> Path:
     """Reliability diagram: accuracy against stated confidence per bin, one line per curve (e.g. before and
     after temperature scaling), the diagonal being perfect calibration, and how many answers each bin holds."""
     plt = _pyplot()

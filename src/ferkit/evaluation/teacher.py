@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.atomic import atomic_write
-from ferkit.data import load_store
+from ferkit.card import Predictor
+from ferkit.data import FerStore, load_store
 from ferkit.errors import FerkitError
 from ferkit.evaluation.evaluate import images_as_the_model_expects
 from ferkit.labels import class_map, remap_probabilities
@@ -23,7 +24,7 @@ CHUNK = 2048
 
 
 def write_teacher_targets(
-    predictor,
+    predictor: Predictor,
     store_path: str | Path,
     out: str | Path,
     *,
@@ -50,17 +51,27 @@ def write_teacher_targets(
             bar.update(len(rows[-1]))
     if bar:
         bar.close()
-    arrays = {
-        "probabilities": np.concatenate(rows),
+    return save_teacher_targets(out, np.concatenate(rows), store, name, views)
+
+
+def save_teacher_targets(out: str | Path, probabilities: np.ndarray, store: FerStore, name: str, views: Views) -> Path:
+    """Write a teacher file for `store`'s faces, row by row in its order: what `read_teacher_targets` accepts."""
+    arrays: dict[str, np.ndarray] = {
+        "probabilities": probabilities.astype(np.float32),
         "classes": np.array(store.classes),
         "store_hash": np.array(store.data_hash()),
         "teacher": np.array(name),
         "views": np.array(views.value),
     }
-    return atomic_write(Path(out), lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
+
+    return atomic_write(Path(out), write)
 
 
-def read_teacher_targets(path: str | Path, store) -> np.ndarray:
+def read_teacher_targets(path: str | Path, store: FerStore) -> np.ndarray:
     """(N, classes) probabilities in the store's order, refused unless made on this very store."""
     try:
         with np.load(path) as arrays:
@@ -71,4 +82,4 @@ def read_teacher_targets(path: str | Path, store) -> np.ndarray:
         raise FerkitError(f"{path}: made on another store (hash {store_hash}, this store's is {store.data_hash()})")
     if tuple(classes.tolist()) != tuple(store.classes):
         raise FerkitError(f"{path}: the teacher's classes {classes.tolist()} are not the store's {list(store.classes)}")
-    return probabilities
+    return np.asarray(probabilities)

@@ -81,7 +81,7 @@ def export_onnx(
 
 
 def _head_mix(card) -> dict:
-    mix = card.extra.get("model_kwargs", {}).get("head_mix")
+    mix = card.model_kwargs.get("head_mix")
     return {"head_mix": list(mix)} if mix else {}
 
 

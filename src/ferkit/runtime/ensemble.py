@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,40 @@ from ferkit.runtime.recognizer import EmotionRecognizer
 from ferkit.views import Views
 
 MANIFEST_KIND = "ferkit-ensemble"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member file, named relative to the manifest, and the SHA-256 of the exact file the metrics hold for."""
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """An ensemble file's contents, typed: read and written only through `read_manifest` / `_write_manifest`."""
+
+    members: tuple[Member, ...]
+    metrics: dict[str, SplitMetrics] = field(default_factory=dict)
+    calibration: Calibration = field(default_factory=Calibration)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": MANIFEST_KIND,
+            "members": [{"file": member.file, "sha256": member.sha256} for member in self.members],
+            "metrics": metrics_to_dict(self.metrics),
+            "calibration": self.calibration.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> Manifest:
+        if not isinstance(data, dict) or data.get("kind") != MANIFEST_KIND or not _valid_members(data.get("members")):
+            raise FerkitError(f"{where}: not an ensemble manifest (make one with `ferkit ensemble`)")
+        members = tuple(Member(entry["file"], entry["sha256"]) for entry in data["members"])
+        return cls(
+            members, metrics_from_dict(data.get("metrics") or {}), Calibration.from_dict(data.get("calibration") or {})
+        )
 
 
 class EnsembleRecognizer(CardHolder):
@@ -54,9 +89,8 @@ class EnsembleRecognizer(CardHolder):
         path = Path(manifest_path)
         manifest = read_manifest(path)
         try:
-            members = [_load_member(path.parent, entry, threads) for entry in manifest["members"]]
-            fit = Calibration.from_dict(manifest.get("calibration") or {})
-            return cls(members, metrics_from_dict(manifest.get("metrics") or {}), path, fit, calibrated)
+            members = [_load_member(path.parent, member, threads) for member in manifest.members]
+            return cls(members, manifest.metrics, path, manifest.calibration, calibrated)
         except FerkitError as error:
             raise FerkitError(f"{path}: {error}") from None
 
@@ -111,15 +145,8 @@ def write_manifest(
     calibration: Calibration | None = None,
 ) -> Path:
     out = check_manifest_place(members, out)
-    entries = [{"file": Path(member).name, "sha256": file_sha256(Path(member))} for member in members]
-    fit = (calibration or Calibration()).to_dict()
-    manifest = {
-        "kind": MANIFEST_KIND,
-        "members": entries,
-        "metrics": metrics_to_dict(metrics or {}),
-        "calibration": fit,
-    }
-    return _write_json(out, manifest)
+    entries = tuple(Member(Path(member).name, file_sha256(Path(member))) for member in members)
+    return _write_manifest(out, Manifest(entries, metrics or {}, calibration or Calibration()))
 
 
 def repin_members(folder: Path, old_sha256: str, new_sha256: str) -> list[Path]:
@@ -131,41 +158,35 @@ def repin_members(folder: Path, old_sha256: str, new_sha256: str) -> list[Path]:
             manifest = read_manifest(path)
         except FerkitError:
             continue  # not a manifest
-        if any(entry["sha256"] == old_sha256 for entry in manifest["members"]):
-            for entry in manifest["members"]:
-                entry["sha256"] = new_sha256 if entry["sha256"] == old_sha256 else entry["sha256"]
-            _write_json(path, manifest)
+        if any(member.sha256 == old_sha256 for member in manifest.members):
+            members = tuple(
+                Member(member.file, new_sha256) if member.sha256 == old_sha256 else member
+                for member in manifest.members
+            )
+            _write_manifest(path, replace(manifest, members=members))
             repinned.append(path)
     return repinned
 
 
 def write_calibration(path: Path, calibration: Calibration) -> None:
-    manifest = read_manifest(path)
-    manifest["calibration"] = calibration.to_dict()
-    _write_json(path, manifest)
+    _write_manifest(path, replace(read_manifest(path), calibration=calibration))
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> Path:
+def _write_manifest(path: Path, manifest: Manifest) -> Path:
     def write(temporary: str) -> None:
-        Path(temporary).write_text(json.dumps(data, indent=2) + "\n")
+        Path(temporary).write_text(json.dumps(manifest.to_dict(), indent=2) + "\n")
 
     return atomic_write(path, write)
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
+def read_manifest(path: Path) -> Manifest:
     if not path.is_file():
         raise FerkitError(f"{path}: no such ensemble file")
     try:
         manifest = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise FerkitError(f"{path}: not an ensemble manifest ({error})") from None
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("kind") != MANIFEST_KIND
-        or not _valid_members(manifest.get("members"))
-    ):
-        raise FerkitError(f"{path}: not an ensemble manifest (make one with `ferkit ensemble`)")
-    return manifest
+    return Manifest.from_dict(manifest, str(path))
 
 
 def _valid_members(entries: Any) -> bool:
@@ -183,14 +204,12 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _load_member(folder: Path, entry: dict[str, Any], threads: int) -> EmotionRecognizer:
-    path = folder / entry["file"]
+def _load_member(folder: Path, member: Member, threads: int) -> EmotionRecognizer:
+    path = folder / member.file
     if not path.is_file():
-        raise FerkitError(f"member {entry['file']} is missing")
-    if file_sha256(path) != entry["sha256"]:
-        raise FerkitError(
-            f"member {entry['file']} is not the file this ensemble was measured with (its SHA-256 differs)"
-        )
+        raise FerkitError(f"member {member.file} is missing")
+    if file_sha256(path) != member.sha256:
+        raise FerkitError(f"member {member.file} is not the file this ensemble was measured with (its SHA-256 differs)")
     return EmotionRecognizer(path, threads=threads, calibrated=False)  # raw: the ensemble calibrates
 
 

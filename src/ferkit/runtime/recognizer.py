@@ -67,12 +67,12 @@ class EmotionRecognizer(CardHolder):
         faces = resize_faces(faces, self.image_size)
         size = self.preprocessing.input_size
         outputs = []
-        step = max(batch_size // views.count, 1)  # keeps the crops per session call near batch_size
+        step = max(batch_size // views.per_face, 1)  # keeps the crops per session call near batch_size
         for start in range(0, len(faces), step):
             crops = views.crops(faces[start : start + step], size)
             count, n = crops.shape[:2]
             pixels = np.ascontiguousarray(crops.reshape(count * n, 1, size, size), dtype=np.float32)
             outputs.append(self.session.run(None, {self.input_name: pixels})[0].reshape(count, n, -1))
         if not outputs:
-            return np.zeros((views.count, 0, len(self.classes)), np.float32)
+            return np.zeros((views.per_face, 0, len(self.classes)), np.float32)
         return np.concatenate(outputs, axis=1)

@@ -32,7 +32,7 @@ def predict_probabilities(
     size = preprocessing.input_size
     outputs = []
     autocast = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    step = max(batch_size // views.count, 1)  # keeps the crops per forward pass near batch_size
+    step = max(batch_size // views.per_face, 1)  # keeps the crops per forward pass near batch_size
     for start in range(0, len(images), step):
         crops = torch.from_numpy(np.ascontiguousarray(views.crops(images[start : start + step, 0].numpy(), size)))
         count, n = crops.shape[:2]

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.card import ModelCard, Preprocessing
+from ferkit.card import MODEL_KWARGS, ModelCard, Preprocessing
 from ferkit.config import Config
 from ferkit.data import load_store
 from ferkit.data.augment import equalize_some, mix_batch, random_affine_crop, random_degrade, random_erase
@@ -89,7 +89,7 @@ class Trainer:
             preprocessing=preprocessing,
             label_set=store.label_set,
             data_hash=store.data_hash(),
-            extra={"model_kwargs": model_kwargs},
+            extra={MODEL_KWARGS: model_kwargs},
         )
         self.model = create_model(config.model.name, len(self.classes), **model_kwargs)
         self.head_mix = model_kwargs.get("head_mix")
@@ -109,29 +109,27 @@ class Trainer:
 
     # --- state -------------------------------------------------------------------------------------
 
-    def state(self) -> dict:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "schedule": self.schedule.state_dict(),
-            "epoch": self.epoch,
-            "best_score": self.best_score,
-            "best_epoch": self.best_epoch,
-            "rng": ckpt.rng_state(self.generator),
-            "config": self.config.to_dict(),
-            "meta": self.card.to_dict(),
-        }
+    def state(self) -> ckpt.Checkpoint:
+        return ckpt.Checkpoint(
+            model=self.model.state_dict(),
+            card=self.card,
+            epoch=self.epoch,
+            best_score=self.best_score,
+            best_epoch=self.best_epoch,
+            optimizer=self.optimizer.state_dict(),
+            schedule=self.schedule.state_dict(),
+            rng=ckpt.rng_state(self.generator),
+            config=self.config.to_dict(),
+        )
 
-    def load_state(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
-        # Checkpoints written before 2026-12-04 call the score best_val_acc (it held minus the MAE for age models).
-        best_score = state["best_score"] if "best_score" in state else state["best_val_acc"]
-        self.epoch, self.best_score, self.best_epoch = state["epoch"], best_score, state["best_epoch"]
+    def load_state(self, state: ckpt.Checkpoint) -> None:
+        self.model.load_state_dict(state.model)
+        self.optimizer.load_state_dict(state.optimizer)
+        self.schedule.load_state_dict(state.schedule)
+        self.epoch, self.best_score, self.best_epoch = state.epoch, state.best_score, state.best_epoch
         # The run's own card: a transfer run keeps the pixel statistics of the weights it started from.
-        self.card = ModelCard.from_dict(state["meta"], "last.pt")
-        ckpt.restore_rng(state["rng"], self.generator)
+        self.card = state.card
+        ckpt.restore_rng(state.rng, self.generator)
 
     # --- one epoch ----------------------------------------------------------------------------------
 
@@ -358,26 +356,26 @@ def _teacher(config: Config, store) -> Teacher | None:
     )
 
 
-def _source_checkpoint(config: Config, path: str | Path) -> dict:
+def _source_checkpoint(config: Config, path: str | Path) -> ckpt.Checkpoint:
     source = ckpt.load_checkpoint(path)
-    arch = ModelCard.from_dict(source["meta"], str(path)).arch
+    arch = source.card.arch
     if arch != config.model.name:
         raise ConfigError(f"{path} holds a {arch}, but model.name is {config.model.name}")
     return source
 
 
-def _start_from(trainer: Trainer, source: dict) -> None:
+def _start_from(trainer: Trainer, source: ckpt.Checkpoint) -> None:
     """Load a checkpoint's weights into a new run. Tensors whose shape differs (a head over other classes)
     keep their fresh initialisation."""
     own = trainer.model.state_dict()
-    matching = {key: value for key, value in source["model"].items() if key in own and own[key].shape == value.shape}
-    matching |= _heads_from_one(own, source["model"])
+    matching = {key: value for key, value in source.model.items() if key in own and own[key].shape == value.shape}
+    matching |= _heads_from_one(own, source.model)
     trainer.model.load_state_dict(matching, strict=False)
     fresh = sorted(set(own) - set(matching))
     if fresh:
         print(f"{len(matching)} tensors from the starting checkpoint; fresh: {', '.join(fresh)}", flush=True)
     # The weights were learnt on the source's pixel statistics: keep them, not those of the new data.
-    pixels = ModelCard.from_dict(source["meta"]).preprocessing
+    pixels = source.card.preprocessing
     preprocessing = replace(trainer.card.preprocessing, mean=pixels.mean, std=pixels.std)
     trainer.card = replace(trainer.card, preprocessing=preprocessing)
 
