@@ -132,8 +132,7 @@ RAW_KEYS = {
     "src/ferkit/runtime/ensemble.py": ('["members"]', 'entry["sha256"]', 'manifest["'),
     "src/ferkit/card.py": ('"model_kwargs"', 'calibration["', 'metrics["', 'get("mirror"', '["temperature"]'),
 }
-# (train.ten_crop, validation during training, is a recipe key older runs' config.yaml files still carry.)
-OLD_VIEWS_FLAGS = ("ten_crop=", "mirror=True", "mirror=False", "options.mirror", "options.ten_crop", "args.mirror")
+OLD_VIEWS_FLAGS = ("ten_crop=", "mirror=True", "mirror=False", ".mirror ", ".ten_crop", "ten_crop: bool")
 
 
 def test_raw_keys_and_old_views_flags_live_only_in_their_homes():

@@ -212,6 +212,27 @@ def test_bad_overrides(override, message):
         Config.load(None, [override])
 
 
+def test_validation_views_are_one_value_and_older_run_configs_still_load(tmp_path):
+    """train.val_views replaced the ten_crop boolean: a run folder written before says ten_crop and resumes with the
+    same views; the committed training states' configs load."""
+    for ten_crop, views in (("true", "ten"), ("false", "centre")):
+        (tmp_path / "c.yaml").write_text(f"train:\n  ten_crop: {ten_crop}\n  epochs: 3\n")
+        config = Config.load(tmp_path / "c.yaml")
+        assert (config.train.val_views, config.train.epochs) == (views, 3)
+    for committed in (Path(__file__).parents[1] / "training-state").glob("*/config.yaml"):
+        assert Config.load(committed).train.val_views == "centre"
+
+
+def test_unknown_validation_views_are_refused_before_anything_is_written(tiny_store, tmp_path):
+    from ferkit.training.trainer import train
+
+    runs = tmp_path / "runs"
+    config = Config.load(None, [f"data.store={tiny_store}", "train.val_views=sideways", f"train.out_dir={runs}"])
+    with pytest.raises(ConfigError, match="train.val_views: unknown views 'sideways'"):
+        train(config, progress=False)
+    assert not runs.exists()
+
+
 def test_bad_yaml_key(tmp_path):
     (tmp_path / "c.yaml").write_text("train:\n  epoch: 3\n")
     with pytest.raises(ConfigError, match="unknown key 'epoch'"):

@@ -92,7 +92,7 @@ class TrainConfig:
     precision: str = "bf16"  # bf16 autocast on CPUs with AMX/AVX512-BF16; others train in fp32 (see trainer)
     channels_last: bool = True
     compile: bool = False
-    ten_crop: bool = False  # validate with ten crops (slower; the final evaluation can always use them)
+    val_views: str = "centre"  # the views validation reads each face on (views.Views: centre, mirror or ten)
     out_dir: str = "runs"
     name: str = ""
 
@@ -146,6 +146,11 @@ class Config:
 
 
 def from_dict(cls: type, values: dict[str, Any], where: str) -> Any:
+    if cls is TrainConfig and "ten_crop" in values:
+        # Run folders written before 2026-12-07 say `ten_crop: true|false`; their runs resume as they started.
+        ten_crop = values["ten_crop"] is True
+        values = {key: value for key, value in values.items() if key != "ten_crop"}
+        values.setdefault("val_views", "ten" if ten_crop else "centre")
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in _field_names(cls):

@@ -60,6 +60,7 @@ class Trainer:
     def __init__(self, config: Config, run_dir: Path, select_best: bool = True, progress: bool = True):
         self.config, self.run_dir, self.select_best, self.show_progress = config, run_dir, select_best, progress
         train_cfg = config.train
+        self.val_views = _validation_views(config)
         if train_cfg.threads:
             torch.set_num_threads(train_cfg.threads)
         self.generator = torch.Generator().manual_seed(train_cfg.seed)
@@ -224,7 +225,7 @@ class Trainer:
             self.forward,
             self.val_data.images,
             self.card.preprocessing,
-            views=Views.TEN if self.config.train.ten_crop else Views.CENTRE,
+            views=self.val_views,
             bf16=self.bf16,
             channels_last=self.config.train.channels_last,
         )
@@ -306,7 +307,8 @@ def train(
         run_dir = _new_run_dir(config)
         config.save(run_dir / "config.yaml")
         return train_classic(config, run_dir, final_report)
-    # A wrong starting checkpoint is refused before anything is written.
+    # A wrong starting checkpoint or option is refused before anything is written.
+    _validation_views(config)
     start = finetune or config.model.init
     source = _source_checkpoint(config, start) if start and not resume else None
     if resume:
@@ -354,6 +356,13 @@ def _teacher(config: Config, store) -> Teacher | None:
         config.data.teacher_temperature,
         config.data.teacher_head,
     )
+
+
+def _validation_views(config: Config) -> Views:
+    try:
+        return Views.parse(config.train.val_views)
+    except FerkitError as error:
+        raise ConfigError(f"train.val_views: {error}") from None
 
 
 def _source_checkpoint(config: Config, path: str | Path) -> ckpt.Checkpoint:
