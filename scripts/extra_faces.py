@@ -3,7 +3,7 @@
 UTKFace has no emotion labels, but 18,965 faces of every age, lit and posed as web photos are, in its Training
 split (its PublicTest and PrivateTest faces stay out: they measure the age models). Two steps:
 
-`crop` cuts each face the way `ferkit analyze` does (YuNet's strongest box, the Analyzer's margin, gray, 48x48,
+`crop` cuts each face nearly the way `ferkit analyze` does (YuNet's strongest box, the Analyzer's margin, gray, 48x48,
 equalised like the FER+ store) into a store of FER+'s classes with no votes, for `ferkit teacher`:
 
     python scripts/extra_faces.py crop ../shared/data/utkface-96px.tar.gz --utkface stores/utkface.npz \\
@@ -49,7 +49,10 @@ VOTE_SCALE = 100  # a teacher's probability as votes in hundredths (uint8 holds 
 
 
 def crop_faces(source: Path, training_names: set[str]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each Training face as the Analyzer would crop it; photos where YuNet finds no face are left out."""
+    """Each Training face cut as the Analyzer cuts it; photos where YuNet finds no face are left out. One difference:
+    YuNet searches the 96 px photo at its own size, where `Analyzer.detect` searches photos under SMALL_IMAGE at
+    twice theirs (the faces that trained release-student-quarter-two-heads-utk were cut this way; cutting them with
+    `Analyzer.detect` instead is the next change, with new teacher files)."""
     options = AnalyzerOptions()
     detector = create_detector(options.detector, options.confidence, threads=1)
     faces, names, missed = [], [], 0
