@@ -3,8 +3,9 @@
 UTKFace has no emotion labels, but 18,965 faces of every age, lit and posed as web photos are, in its Training
 split (its PublicTest and PrivateTest faces stay out: they measure the age models). Two steps:
 
-`crop` cuts each face nearly the way `ferkit analyze` does (YuNet's strongest box, the Analyzer's margin, gray, 48x48,
-equalised like the FER+ store) into a store of FER+'s classes with no votes, for `ferkit teacher`:
+`crop` cuts each face the way `ferkit analyze` does (`Analyzer.detect`: YuNet, searching a photo this small at twice
+its size; the strongest face; `Analyzer.crops`: its margin and alignment; gray, 48x48, equalised like the FER+ store)
+into a store of FER+'s classes with no votes, for `ferkit teacher`:
 
     python scripts/extra_faces.py crop ../shared/data/utkface-96px.tar.gz --utkface stores/utkface.npz \\
         --out stores/utkface-faces.npz
@@ -39,9 +40,7 @@ from ferkit.evaluation.teacher import read_teacher_targets, save_teacher_targets
 from ferkit.faces import prepare_faces
 from ferkit.labels import SPLITS
 from ferkit.progress import Progress
-from ferkit.runtime.analyzer import AnalyzerOptions
-from ferkit.runtime.crop import crop_face
-from ferkit.runtime.detectors import create_detector
+from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
 from ferkit.views import Views
 
 FACE_SIZE = 48
@@ -49,23 +48,21 @@ VOTE_SCALE = 100  # a teacher's probability as votes in hundredths (uint8 holds 
 
 
 def crop_faces(source: Path, training_names: set[str]) -> tuple[np.ndarray, np.ndarray, int]:
-    """Each Training face cut as the Analyzer cuts it; photos where YuNet finds no face are left out. One difference:
-    YuNet searches the 96 px photo at its own size, where `Analyzer.detect` searches photos under SMALL_IMAGE at
-    twice theirs (the faces that trained release-student-quarter-two-heads-utk were cut this way; cutting them with
-    `Analyzer.detect` instead is the next change, with new teacher files)."""
-    options = AnalyzerOptions()
-    detector = create_detector(options.detector, options.confidence, threads=1)
+    """Each Training face cut as the Analyzer cuts it; photos where it finds no face are left out. (Until
+    2026-12-07 YuNet searched the 96 px photo at its own size, where `Analyzer.detect` searches it at twice: the
+    faces that trained release-student-quarter-two-heads-utk were cut that way.)"""
+    analyzer = Analyzer(AnalyzerOptions(threads=1, age=False))
     faces, names, missed = [], [], 0
     bar = Progress(len(training_names), "crop", "faces")
     for name, data in iter_entries(source, lambda entry: PurePosixPath(entry).name in training_names):
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        found = detector.detect(image) if image is not None else []
+        found = analyzer.detect(image) if image is not None else []
         bar.update(1)
         if not found:
             missed += 1
             continue
         strongest = max(found, key=lambda face: face.score)
-        faces.append(crop_face(image, strongest, options.margin, options.align))
+        faces.append(analyzer.crops(image, [strongest])[0])
         names.append(PurePosixPath(name).name)
     bar.close()
     return prepare_faces(faces, FACE_SIZE, equalize=True), np.array(names), missed
@@ -85,7 +82,7 @@ def cmd_crop(args: argparse.Namespace) -> int:
         label_set="ferplus",
         source="utkface",
         equalized=True,
-        extra={"cropped_as": "ferkit analyze (YuNet, AnalyzerOptions margin), 48x48 gray, equalised"},
+        extra={"cropped_as": "ferkit analyze (Analyzer.detect and .crops), 48x48 gray, equalised"},
     )
     store.save(args.out, force=args.force)
     print(f"{args.out}: {len(images)} faces cropped; YuNet found no face on {missed} of {len(training)} photos")

@@ -730,3 +730,87 @@ def test_extra_faces_keep_every_rare_face_and_fill_up_with_the_rest():
     assert {1, 2} <= set(chosen) and len(chosen) == 3 and list(chosen) == sorted(chosen)
     assert list(extra_faces.chosen_faces(plus, fer2013, FERPLUS_CLASSES, limit=0)) == list(range(6))
     assert list(extra_faces.chosen_faces(plus, fer2013, FERPLUS_CLASSES, limit=1)) == [1, 2]
+
+
+def test_the_best_epoch_is_chosen_by_every_label_set_of_the_validation_faces(tmp_path):
+    """data.also_validate_on: a FER+ store's validation faces are found by their pixels in a FER2013 store (in
+    another order), the answers are read in its seven classes, and the epoch kept is the one whose mean of the two
+    accuracies is highest. The other accuracy is checked against `ferkit evaluate` on that store."""
+    import numpy as np
+
+    from ferkit.data import FerStore
+    from ferkit.labels import FER2013_CLASSES, FERPLUS_CLASSES
+
+    rng = np.random.default_rng(7)
+    splits = np.repeat(np.array([0, 1, 2], np.int8), [120, 40, 20])
+    faces = rng.integers(0, 256, (len(splits), 48, 48), dtype=np.uint8)  # noise: each face's only copy is itself
+    common = dict(source_ids=np.array([f"{i}.png" for i in range(len(splits))]), equalized=False)
+    FerStore(
+        images=faces,
+        labels=rng.integers(0, len(FERPLUS_CLASSES), len(splits)).astype(np.int16),
+        splits=splits,
+        classes=FERPLUS_CLASSES,
+        label_set="ferplus",
+        source="test",
+        **common,
+    ).save(tmp_path / "plus.npz")
+    # The same faces with their own labels, the validation split reversed so that only the pixels can pair them.
+    order = np.concatenate([np.flatnonzero(splits != 1), np.flatnonzero(splits == 1)[::-1]])
+    FerStore(
+        images=faces[order],
+        labels=rng.integers(0, len(FER2013_CLASSES), len(splits)).astype(np.int16),
+        splits=splits[order],
+        classes=FER2013_CLASSES,
+        label_set="fer2013",
+        source="test",
+        **common,
+    ).save(tmp_path / "f13.npz")
+    config = Config.load(
+        None,
+        [
+            *FAST,
+            f"data.store={tmp_path / 'plus.npz'}",
+            f"data.also_validate_on=[{tmp_path / 'f13.npz'}]",
+            "train.epochs=3",
+            "optim.lr=0.05",
+            f"train.out_dir={tmp_path}",
+            "train.name=both",
+        ],
+    )
+    result = train(config, progress=False, final_report=False)
+    rows = metrics(tmp_path / "both")
+    scores = [float(row["score"]) for row in rows]
+    for row, score in zip(rows, scores):
+        assert score == pytest.approx((float(row["val_acc"]) + float(row["val_acc_other"])) / 2, abs=1e-5)
+    assert result.best_epoch == 1 + int(np.argmax(scores))
+    assert result.best_score == pytest.approx(max(scores), abs=1e-5)
+    report = tmp_path / "f13-last.json"
+    assert (
+        main(
+            [
+                "evaluate",
+                str(tmp_path / "both" / "last.pt"),
+                "--store",
+                str(tmp_path / "f13.npz"),
+                "--split",
+                "val",
+                "--json",
+                str(report),
+            ]
+        )
+        == 0
+    )
+    assert float(rows[-1]["val_acc_other"]) == pytest.approx(json.loads(report.read_text())["accuracy"], abs=1e-5)
+
+
+def test_validation_faces_found_in_no_other_store_are_refused(tmp_path, tiny_store):
+    """A store that holds none of the validation faces is a mistake in the config, said before training."""
+    from ferkit.errors import ConfigError
+
+    other = make_tiny_store(tmp_path / "other", counts=(2, 2, 2), seed=9)
+    config = Config.load(
+        None,
+        [*FAST, f"data.store={tiny_store}", f"data.also_validate_on=[{other}]", f"train.out_dir={tmp_path}"],
+    )
+    with pytest.raises(ConfigError, match="also_validate_on"):
+        train(config, progress=False, final_report=False)

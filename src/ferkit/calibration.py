@@ -82,8 +82,11 @@ class Reliability:
 
 
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> Reliability:
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
+    return answers_reliability(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels, bins)
+
+
+def answers_reliability(confidence: np.ndarray, correct: np.ndarray, bins: int = ECE_BINS) -> Reliability:
+    """The same from each answer's confidence and whether it was right (answers recorded without the rest)."""
     # Equal-width bins over (0, 1]; a confidence of exactly 1 falls in the last one.
     index = np.minimum((confidence * bins).astype(int), bins - 1)
     count = np.bincount(index, minlength=bins)

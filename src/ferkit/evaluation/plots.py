@@ -37,10 +37,14 @@ def plot_curves(metrics_csv: str | Path, path: str | Path, title: str = "") -> P
     loss_axes.set_title("loss")
     acc_axes.plot(epochs, column("train_acc"), label="train")
     acc_axes.plot(epochs, column("val_acc"), label="validation")
-    best = int(np.argmax(column("val_acc")))
-    acc_axes.scatter(
-        [epochs[best]], [column("val_acc")[best]], color="red", zorder=3, label=f"best {column('val_acc')[best]:.4f}"
-    )
+    selected_by = "val_acc"
+    if all(row.get("val_acc_other") for row in rows):  # data.also_validate_on: other label sets chose too
+        acc_axes.plot(epochs, column("val_acc_other"), label="validation, other labels")
+        acc_axes.plot(epochs, column("score"), label="validation, mean of both")
+        selected_by = "score"
+    scores = column(selected_by)
+    best = int(np.argmax(scores))
+    acc_axes.scatter([epochs[best]], [scores[best]], color="red", zorder=3, label=f"best {scores[best]:.4f}")
     acc_axes.set_title("accuracy")
     maes = [r.get("val_mae") or "" for r in rows]
     if all(maes):  # age models: the error in years is what selection watches

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ferkit.data import FerStore
+from ferkit.data import FerStore, load_store
+from ferkit.data.pairing import pair_faces
 from ferkit.errors import ConfigError
 from ferkit.faces import resize_faces
+from ferkit.labels import in_classes
 
 LABEL_MODES = ("majority", "probability", "crossentropy", "multitarget", "age")
 AGE_SIGMA = 2.0  # years: the spread of the label distribution around the true age (DLDL, Gao et al. 2017)
@@ -97,6 +100,33 @@ def split_tensors(
         )
     images = torch.from_numpy(resize_faces(part.images, image_size)).unsqueeze(1)
     return SplitTensors(images.contiguous(), labels, targets)
+
+
+@dataclass(frozen=True)
+class OtherLabels:
+    """The validation faces' labels in another store of the same faces (FER2013's own for FER+'s): one model
+    answer read against both, so the best epoch is not chosen by one label set alone."""
+
+    name: str
+    rows: np.ndarray  # the validation faces that have a copy in the other store
+    labels: np.ndarray  # each copy's label, in the other store's classes
+    classes: tuple[str, ...]
+
+    def accuracy(self, probabilities: np.ndarray, classes: tuple[str, ...]) -> float:
+        """Accuracy of (N, classes) answers on the validation faces, read in the other store's classes."""
+        answers = in_classes(probabilities[self.rows], classes, self.classes).argmax(1)
+        return float((answers == self.labels).mean())
+
+
+def other_labels(path: str | Path, val_images: np.ndarray, split: str) -> OtherLabels:
+    """Pair each validation face with its copy in `path`'s split of the same name (data.pairing)."""
+    other = load_store(path).split(split)
+    other = other.subset(other.labels >= 0)
+    partner, paired = pair_faces(val_images, other.images)
+    if not paired.any():
+        raise ConfigError(f"data.also_validate_on: no {split} face of {path} is a copy of this store's")
+    rows = np.flatnonzero(paired)
+    return OtherLabels(Path(path).stem, rows, other.labels[partner[rows]].astype(np.int64), tuple(other.classes))
 
 
 def age_distribution(ages: torch.Tensor, classes: int, sigma: float = AGE_SIGMA) -> torch.Tensor:

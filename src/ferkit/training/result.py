@@ -11,7 +11,8 @@ from pathlib import Path
 class RunResult:
     run_dir: Path
     best_epoch: int
-    best_score: float  # what selects the best epoch, higher is better: accuracy, or minus the MAE for age models
+    best_score: float  # what selects the best epoch, higher is better: accuracy (averaged over the validation
+    # faces' label sets when data.also_validate_on names others), or minus the MAE for age models
     epochs_done: int
     is_age: bool = False
 

@@ -27,7 +27,7 @@ from ferkit.models import create_model, get_spec
 from ferkit.progress import Progress
 from ferkit.training import checkpoint as ckpt
 from ferkit.training.classic import CLASSIC_MODELS, train_classic
-from ferkit.training.data import SplitTensors, Teacher, normalisation, split_tensors
+from ferkit.training.data import SplitTensors, Teacher, normalisation, other_labels, split_tensors
 from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
 from ferkit.training.optim import create_optimizer, create_schedule, current_lr
 from ferkit.training.predict import normalise, predict_probabilities
@@ -47,6 +47,8 @@ class EpochRecord:
     val_mae: float | None  # age models only
     lr: float
     seconds: float
+    val_acc_other: float | None = None  # mean over data.also_validate_on's label sets, when it names any
+    score: float | None = None  # what chose the best epoch (Validation.score)
 
     def csv_row(self) -> list[str]:
         values = [getattr(self, name) for name in METRIC_COLUMNS[1:]]
@@ -54,6 +56,26 @@ class EpochRecord:
 
 
 METRIC_COLUMNS = [item.name for item in fields(EpochRecord)]
+
+
+@dataclass(frozen=True)
+class Validation:
+    loss: float
+    accuracy: float
+    mae: float | None  # age models only
+    other_accuracies: tuple[float, ...]  # one per data.also_validate_on store
+
+    @property
+    def score(self) -> float:
+        """Higher is better, for selection and the plateau: minus the MAE for age models, else the accuracy
+        averaged over every label set of the validation faces."""
+        if self.mae is not None:
+            return -self.mae
+        return float(np.mean([self.accuracy, *self.other_accuracies]))
+
+    @property
+    def other_accuracy(self) -> float | None:
+        return float(np.mean(self.other_accuracies)) if self.other_accuracies else None
 
 
 class Trainer:
@@ -79,6 +101,10 @@ class Trainer:
             _teacher(config, store),
         )
         self.val_data = split_tensors(store, [config.data.val_split], "majority", self.spec.image_size)
+        val_faces = self.val_data.images[:, 0].numpy()
+        self.other_labels = [
+            other_labels(path, val_faces, config.data.val_split) for path in config.data.also_validate_on
+        ]
         # Age models are chosen by mean absolute error (years); emotion models by accuracy.
         self.is_age = store.label_set == "age"
         mean, std = normalisation(self.train_data.images)
@@ -219,8 +245,8 @@ class Trainer:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def validate(self) -> tuple[float, float, float | None]:
-        """Validation loss, accuracy, and for age models the mean absolute error of the expected age."""
+    def validate(self) -> Validation:
+        """Validation loss, accuracy (on each label set), and for age models the MAE of the expected age."""
         probabilities = predict_probabilities(
             self.forward,
             self.val_data.images,
@@ -236,7 +262,9 @@ class Trainer:
         if self.is_age:
             expected = probabilities @ torch.arange(probabilities.shape[1], dtype=torch.float32)
             mae = float((expected - labels.float()).abs().mean())
-        return loss, accuracy, mae
+        answers, classes = probabilities.numpy(), tuple(self.classes)
+        others = tuple(other.accuracy(answers, classes) for other in self.other_labels)
+        return Validation(loss, accuracy, mae, others)
 
     # --- the loop -----------------------------------------------------------------------------------
 
@@ -251,13 +279,24 @@ class Trainer:
         while self.epoch < last_epoch:
             started = time.perf_counter()
             train_loss, train_acc = self.train_epoch()
-            val_loss, val_acc, val_mae = self.validate()
-            score = -val_mae if self.is_age else val_acc  # higher is better for selection and the plateau
+            validation = self.validate()
+            score = validation.score
             lr = current_lr(self.optimizer)
             self.schedule.after_epoch(score)
             self.epoch += 1
             seconds = time.perf_counter() - started
-            record = EpochRecord(self.epoch, train_loss, train_acc, val_loss, val_acc, val_mae, lr, seconds)
+            record = EpochRecord(
+                self.epoch,
+                train_loss,
+                train_acc,
+                validation.loss,
+                validation.accuracy,
+                validation.mae,
+                lr,
+                seconds,
+                validation.other_accuracy,
+                score,
+            )
             improved = score > self.best_score
             if improved or not self.select_best:
                 self.best_score, self.best_epoch = score, self.epoch
@@ -273,10 +312,13 @@ class Trainer:
         if improved or not self.select_best:
             ckpt.save_checkpoint(state, self.run_dir / "best.pt")
         remaining = (self.config.train.epochs - self.epoch) * record.seconds
-        mae = f" MAE {record.val_mae:.2f}" if record.val_mae is not None else ""
+        figures = f" MAE {record.val_mae:.2f}" if record.val_mae is not None else ""
+        if record.val_acc_other is not None:
+            names = "+".join(other.name for other in self.other_labels)
+            figures += f" | {names} acc {record.val_acc_other:.4f} score {record.score:.4f}"
         print(
             f"epoch {self.epoch}/{self.config.train.epochs} train loss {record.train_loss:.4f} acc "
-            f"{record.train_acc:.4f} | val loss {record.val_loss:.4f} acc {record.val_acc:.4f}{mae}"
+            f"{record.train_acc:.4f} | val loss {record.val_loss:.4f} acc {record.val_acc:.4f}{figures}"
             f"{' *' if improved else ''} | lr {record.lr:.2e} | {record.seconds:.0f}s "
             f"| ETA {remaining / 3600:.1f} h",
             flush=True,
@@ -326,6 +368,12 @@ def train(
     if not resume and _is_rank_zero():
         config.save(run_dir / "config.yaml")
     trainer = Trainer(config, run_dir, select_best=select_best, progress=progress)
+    for other in trainer.other_labels:
+        print(
+            f"validation also reads {other.name}'s labels: {len(other.rows)} of {len(trainer.val_data)} "
+            f"{config.data.val_split} faces found there",
+            flush=True,
+        )
     if state is not None:
         trainer.load_state(state)
         print(f"resuming {run_dir} after epoch {trainer.epoch}", flush=True)
