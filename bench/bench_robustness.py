@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ferkit.calibration import reliability
 from ferkit.cpu import cpu_line
 from ferkit.data import load_store
 from ferkit.labels import in_classes
@@ -60,11 +61,12 @@ SHIFTS: dict[str, Shift] = {
 }
 
 
-def accuracy(model, faces: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> float:
-    """Read in the store's classes: a FER+ model on FER2013's faces answers among FER2013's seven."""
+def accuracy_and_ece(model, faces: np.ndarray, labels: np.ndarray, classes: tuple[str, ...]) -> tuple[float, float]:
+    """Read in the store's classes (a FER+ model on FER2013's faces answers among FER2013's seven), with the
+    model's calibration: does a blurred face get a less sure answer, or only a wronger one?"""
     probabilities = np.concatenate([model.predict_faces(list(faces[i : i + 512])) for i in range(0, len(faces), 512)])
     probabilities = in_classes(probabilities, tuple(model.classes), classes)
-    return float((probabilities.argmax(1) == labels).mean())
+    return float((probabilities.argmax(1) == labels).mean()), reliability(probabilities, labels).ece
 
 
 def main() -> None:
@@ -88,14 +90,14 @@ def main() -> None:
     for name in args.model or [None]:
         model = load_emotion_model(name, threads=args.threads)
         started = time.perf_counter()
-        clean = accuracy(model, faces, labels, classes)
+        clean, clean_ece = accuracy_and_ece(model, faces, labels, classes)
         label = name or "default"
-        print(f"\n{label}: clean {clean:.4f}")
+        print(f"\n{label}: clean {clean:.4f}  ECE {clean_ece:.3f}")
         drops[label] = {}
         for shift, apply in SHIFTS.items():
-            shifted = accuracy(model, np.stack([apply(face) for face in faces]), labels, classes)
+            shifted, ece = accuracy_and_ece(model, np.stack([apply(face) for face in faces]), labels, classes)
             drops[label][shift] = clean - shifted
-            print(f"  {shift:<28} {shifted:.4f}  drop {100 * (clean - shifted):5.1f} points")
+            print(f"  {shift:<28} {shifted:.4f}  drop {100 * (clean - shifted):5.1f} points  ECE {ece:.3f}")
         print(f"  ({time.perf_counter() - started:.0f} s)")
     if args.plot:
         plot(drops, args.plot, f"{args.split} accuracy lost per shift")
