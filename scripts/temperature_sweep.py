@@ -1,5 +1,6 @@
 """Calibration error of one model at several temperatures on several stores' test splits, as `ferkit analyze`
-answers (runtime path, the model's own views, read in each store's classes): which labels a temperature suits.
+answers (runtime path, the model's own views, the file's prior correction if it has one, read in each store's
+classes): which labels a temperature suits.
 
     python scripts/temperature_sweep.py both --store stores/ferplus.npz --store stores/fer2013.npz
 """
@@ -16,7 +17,7 @@ from ferkit.labels import in_classes
 from ferkit.runtime.recognizer import EmotionRecognizer
 from ferkit.runtime.shipped import emotion_model_path
 
-TEMPERATURES = (0.59, 0.7, 0.8, 0.9, 1.0, 1.1, 1.145, 1.2, 1.4)
+TEMPERATURES = (0.6, 0.7, 0.8, 0.9, 1.0, 1.0025, 1.1, 1.2, 1.4)
 SPLITS = ("PublicTest", "PrivateTest")
 
 
@@ -36,12 +37,15 @@ def main(argv: list[str] | None = None) -> int:
     except FerkitError as error:
         print(f"temperature_sweep: error: {error}", file=sys.stderr)
         return 2
-    print(f"{args.model}: ECE as analyzed ({model.card.views.value}), by temperature")
+    fit = model.card.calibration
+    prior = f", FER's prior divided out to the power {fit.prior_power}" if fit.prior_power else ""
+    print(f"{args.model}: ECE as analyzed ({model.card.views.value}{prior}), by temperature")
     print("T      " + "  ".join(f"{store}:{split}" for store, split in answered))
     for temperature in args.temperature or TEMPERATURES:
         cells = []
         for views, labels, classes in answered.values():
-            probabilities = in_classes(calibration.scale_views(views, temperature), model.classes, classes)
+            answers = calibration.scale_views(views, temperature, fit.log_bias)
+            probabilities = in_classes(answers, model.classes, classes)
             cells.append(f"{calibration.reliability(probabilities, labels).ece:.3f}")
         print(f"{temperature:<6g} " + "  ".join(cells))
     return 0

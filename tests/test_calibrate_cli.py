@@ -67,3 +67,29 @@ def test_the_recorded_ece_is_what_evaluate_measures_as_analyze_runs(views, tiny_
 def test_calibrate_needs_a_store_with_the_models_classes(tmp_path, capsys):
     assert main(["calibrate", "fer2013-int8", "--store", str(tmp_path / "missing.npz")]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_prior_power_moves_answers_to_the_rarer_classes_and_is_what_evaluate_measures(tiny_store, tmp_path):
+    """`--prior-power` divides the model's mean PublicTest answer out of every answer before the temperature is
+    fitted: the classes it answered most lose answers, the file records prior and power, and `ferkit evaluate`
+    (which runs the file as `analyze` does) reproduces the recorded ECE with the correction in place."""
+    from ferkit.data import load_store
+    from ferkit.runtime.recognizer import EmotionRecognizer
+
+    model = tmp_path / "model.onnx"
+    shutil.copy(emotion_model_path("fer2013-fast"), model)
+    faces = list(load_store(tiny_store).split("PublicTest").images)
+    assert main(["calibrate", str(model), "--store", str(tiny_store), "--views", "centre"]) == 0
+    plain = EmotionRecognizer(model).predict_faces(faces).argmax(axis=1)
+    assert main(["calibrate", str(model), "--store", str(tiny_store), "--views", "centre", "--prior-power", "1"]) == 0
+    record = read_card(model).calibration
+    assert record.prior_power == 1 and len(record.prior) == 7 and sum(record.prior) == pytest.approx(1, abs=1e-5)
+    corrected = EmotionRecognizer(model).predict_faces(faces).argmax(axis=1)
+    favourite, rarest = int(np.argmax(record.prior)), int(np.argmin(record.prior))
+    assert (corrected == favourite).sum() < (plain == favourite).sum()
+    assert (corrected == rarest).sum() >= (plain == rarest).sum()
+    out = tmp_path / "report.json"
+    options = ["--runtime-path", "--views", "centre", "--split", "PrivateTest", "--json", str(out)]
+    assert main(["evaluate", str(model), "--store", str(tiny_store), *options]) == 0
+    assert json.loads(out.read_text())["ece"] == pytest.approx(record.splits["PrivateTest"].ece_after, abs=1e-4)
+    assert main(["calibrate", str(model), "--store", str(tiny_store), "--prior-power", "2"]) == 2

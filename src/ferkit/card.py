@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ferkit.calibration import prior_bias
 from ferkit.errors import FerkitError
 from ferkit.views import Views
 
@@ -129,10 +130,19 @@ class Calibration:
     splits: dict[str, SplitCalibration] = field(default_factory=dict)  # "PublicTest", "PrivateTest"
     # The labels the probabilities were calibrated to ("fer2013", "ferplus"); files before it: the model's own.
     label_set: str | None = None
+    # FER's class prior, partly taken out of the answers (calibration.prior_bias): the model's mean answer on
+    # the fitting split, in its classes, and the power it is divided out at (0: the answers as trained).
+    prior: tuple[float, ...] = ()
+    prior_power: float = 0.0
 
     @property
     def fitted(self) -> bool:
         return bool(self.fitted_on)
+
+    @property
+    def log_bias(self) -> np.ndarray | None:
+        """Added to each answer's log-probabilities before the temperature (None: nothing to add)."""
+        return prior_bias(self.prior, self.prior_power) if self.prior else None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Calibration:
@@ -148,6 +158,8 @@ class Calibration:
             bins=int(data.get("bins", 15)),
             store_hash=data.get("store_hash", ""),
             label_set=data.get("label_set"),
+            prior=tuple(float(share) for share in data.get("prior", ())),
+            prior_power=float(data.get("prior_power", 0.0)),
             splits={
                 key: SplitCalibration(**{f.name: float(value[f.name]) for f in fields(SplitCalibration)})
                 for key, value in data.items()
@@ -162,7 +174,8 @@ class Calibration:
         recorded = ("temperature", "fitted_on", "path", "bins", "store_hash", "label_set")
         fit = {name: getattr(self, name) for name in recorded if getattr(self, name) is not None}
         splits = {name: asdict(record) for name, record in self.splits.items()}
-        return {**fit, "views": self.views.value, **splits}
+        prior = {"prior": list(self.prior), "prior_power": self.prior_power} if self.prior_power else {}
+        return {**fit, "views": self.views.value, **prior, **splits}
 
 
 @dataclass

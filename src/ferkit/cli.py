@@ -259,14 +259,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     path = emotion_model_path(args.model)
     model = _raw_model(path)
     views = _views(args, model)
-    fit, curves = fit_on_store(model, args.store, views)
+    if not 0 <= args.prior_power <= 1:
+        raise FerkitError(f"--prior-power {args.prior_power}: give a power from 0 (answers as trained) to 1")
+    fit, curves = fit_on_store(model, args.store, views, args.prior_power)
     for split, record in fit.splits.items():
         print(
             f"{split:<12} ECE {record.ece_before:.4f} -> {record.ece_after:.4f}   "
             f"NLL {record.nll_before:.4f} -> {record.nll_after:.4f}"
         )
     _write_calibration(path, fit)
-    print(f"temperature {fit.temperature:.4f} (fitted on PublicTest, runtime path, {VIEWS_SAID[views]}) in {path}")
+    said = VIEWS_SAID[views] + (f", FER's prior divided out to the power {fit.prior_power}" if fit.prior_power else "")
+    print(f"temperature {fit.temperature:.4f} (fitted on PublicTest, runtime path, {said}) in {path}")
     if args.plot:
         from ferkit.evaluation.plots import plot_reliability
 
@@ -658,6 +661,14 @@ def _measuring_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     calibrate.add_argument("model", help="a shipped model's name, an .onnx file or an ensemble .json")
     calibrate.add_argument("--store", required=True, help="the store with PublicTest and PrivateTest")
     calibrate.add_argument("--plot", help="write a reliability diagram (PNG) of PrivateTest, before and after")
+    calibrate.add_argument(
+        "--prior-power",
+        type=float,
+        default=0.0,
+        help="divide each answer by the model's mean answer on PublicTest (FER's class prior) to this power, 0-1, "
+        "before the temperature: fewer happy and neutral answers, more disgust and fear (scripts/class_prior.py "
+        "shows what each power does to both label sets) (default: 0, the answers as trained)",
+    )
     _add_views_flag(calibrate, OWN_VIEWS, ": the views `ferkit analyze` runs this model on")
     calibrate.set_defaults(func=cmd_calibrate)
 

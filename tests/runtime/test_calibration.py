@@ -160,3 +160,23 @@ def test_a_temperature_is_fitted_on_the_answer_as_the_labels_name_it():
     assert fitted == pytest.approx(grid[int(np.argmin(nll))], rel=0.01)
     unread = calibration.fit_temperature(probabilities, labels)  # the third class's share counted as wrong
     assert abs(unread - fitted) > 0.05
+
+
+def test_a_prior_correction_divides_the_answer_by_the_prior_before_the_temperature():
+    """softmax((log p - power * log prior) / T): a class the model gives most of its answers to loses, a rare one
+    gains; with power 0 nothing is added; the card keeps the prior and power, and older cards load without them."""
+    from ferkit.card import Calibration
+
+    probabilities = np.array([[0.5, 0.4, 0.1], [0.2, 0.3, 0.5]], np.float32)
+    prior = (0.6, 0.3, 0.1)
+    bias = calibration.prior_bias(prior, 0.5)
+    expected = probabilities / np.sqrt(prior)
+    expected = expected ** (1 / 2.0) / (expected ** (1 / 2.0)).sum(axis=1, keepdims=True)
+    assert np.allclose(calibration.scale(probabilities, 2.0, bias), expected, atol=1e-6)
+    assert calibration.scale(probabilities, 1.0, bias).argmax(axis=1).tolist() == [1, 2]  # the first answer moves
+    assert calibration.prior_bias(prior, 0.0) is None
+    record = Calibration(temperature=1.5, fitted_on="PublicTest", path="runtime", prior=prior, prior_power=0.5)
+    again = Calibration.from_dict(record.to_dict())
+    assert again == record and np.allclose(again.log_bias, bias)
+    older = {key: value for key, value in record.to_dict().items() if not key.startswith("prior")}
+    assert Calibration.from_dict(older).log_bias is None

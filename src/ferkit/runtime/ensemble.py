@@ -83,6 +83,7 @@ class EnsembleRecognizer(CardHolder):
         self.classes: tuple[str, ...] = _common_classes(members)
         self.card = _ensemble_card(members, metrics or {}, calibration or Calibration())
         self.temperature = self.card.temperature if calibrated else 1.0
+        self.log_bias = self.card.calibration.log_bias if calibrated else None
 
     @classmethod
     def load(cls, manifest_path: str | Path, threads: int = 0, calibrated: bool = True) -> EnsembleRecognizer:
@@ -123,7 +124,7 @@ class EnsembleRecognizer(CardHolder):
     def combine(self, member_views: list[np.ndarray]) -> np.ndarray:
         """The ensemble's answer from its members' own (uncalibrated) probabilities, each (views, N, classes):
         their mean for each view, then each view at the ensemble's temperature, averaged."""
-        return calibration.scale_views(np.mean(member_views, axis=0), self.temperature)
+        return calibration.scale_views(np.mean(member_views, axis=0), self.temperature, self.log_bias)
 
 
 def check_manifest_place(members: list[str | Path], out: str | Path) -> Path:

@@ -18,8 +18,8 @@ from ferkit.views import Views
 
 class EmotionRecognizer(CardHolder):
     def __init__(self, model_path: str | Path, threads: int = 0, spin: bool = False, calibrated: bool = True):
-        """`calibrated=False` gives the network's own probabilities, without the file's fitted temperature
-        (an ensemble averages its members' raw probabilities and applies a temperature of its own)."""
+        """`calibrated=False` gives the network's own probabilities, without the file's fitted temperature and
+        prior correction (an ensemble averages its members' raw probabilities and applies its own)."""
         path = Path(model_path)
         if not path.is_file():
             raise FerkitError(f"{path}: no such model file")
@@ -39,6 +39,7 @@ class EmotionRecognizer(CardHolder):
         self.classes: tuple[str, ...] = tuple(canonical(name) for name in self.card.classes)
         self.input_name = self.session.get_inputs()[0].name
         self.temperature = self.card.temperature if calibrated else 1.0
+        self.log_bias = self.card.calibration.log_bias if calibrated else None
 
     @property
     def files(self) -> list[Path]:
@@ -58,8 +59,8 @@ class EmotionRecognizer(CardHolder):
 
     def predict_prepared(self, faces: np.ndarray, views: Views = Views.CENTRE) -> np.ndarray:
         """(N, S, S) uint8 faces already at the model's image size and equalisation -> probabilities: each view's
-        answer at the model's temperature, averaged (the rule the temperature was fitted under)."""
-        return calibration.scale_views(self.view_probabilities(faces, views), self.temperature)
+        answer at the model's temperature (and prior correction), averaged (the rule they were fitted under)."""
+        return calibration.scale_views(self.view_probabilities(faces, views), self.temperature, self.log_bias)
 
     def view_probabilities(self, faces: np.ndarray, views: Views, batch_size: int = 256) -> np.ndarray:
         """(views, N, classes): the network's own probabilities for each view of each face, before any
