@@ -125,7 +125,9 @@ def test_detector_every_third_frame_keeps_tracks_and_summaries(clip_run, clip, a
             leader, runner_up = sorted(reference.shares.values(), reverse=True)[:2]
             if leader - runner_up > 0.05:  # a tie has no dominant emotion to keep (one track here: 0.484 each)
                 assert ours.dominant_emotion == reference.dominant_emotion
-            assert max(abs(ours.shares[c] - reference.shares[c]) for c in analyzer.classes) <= 0.2
+            # 0.209 at most on this clip since the default divides FER's prior out (2026-12-07; within 0.2 before): its
+            # answers between neighbouring classes are closer, so a box a few pixels off moves more of a share.
+            assert max(abs(ours.shares[c] - reference.shares[c]) for c in analyzer.classes) <= 0.25
     fast_ages = {f.track_id: f.age for frame in fast.frames for f in frame.faces}
     full_ages = {f.track_id: f.age for frame in full.frames for f in frame.faces}
     # Years, one estimate a second against one a frame, on tracks of a second or more (here they differ by 0-4). A
