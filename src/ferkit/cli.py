@@ -102,8 +102,8 @@ def _print_shipped_models(speed_seconds: float | None) -> None:
     for row in rows:
         print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     print(
-        "balanced = mean per-class recall; ECE = expected calibration error (15 bins) with the file's temperature,"
-        " as analyze answers (runtime path, the model's views)"
+        "balanced = mean per-class recall; ECE = expected calibration error (15 bins) with the file's temperature"
+        " (and prior correction, where it has one), as analyze answers (runtime path, the model's views)"
     )
     print(
         "views: those analyze answers on by default (centre crop, mirror average, ten crops); figures on them where "
