@@ -21,8 +21,10 @@ import numpy as np
 from label_sets_frontier import paired_faces  # scripts/ is on the path of a script run from it
 
 from ferkit.evaluation.evaluate import runtime_faces
+from ferkit.evaluation.metrics import classification_report
 from ferkit.labels import FER2013_CLASSES, restrict_probabilities
-from ferkit.runtime.shipped import load_emotion_model
+from ferkit.runtime.recognizer import EmotionRecognizer
+from ferkit.runtime.shipped import emotion_model_path
 
 TAUS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -36,20 +38,20 @@ def log_answers(model, ferplus: str, fer2013: str, split: str) -> tuple[np.ndarr
 
 
 def readings(log_probabilities: np.ndarray, bias: np.ndarray, *label_sets: np.ndarray) -> list[float]:
-    """Accuracy on each label set, then balanced accuracy (mean recall over the classes present) on each."""
+    """Accuracy on each label set, then balanced accuracy (mean per-class recall) on each."""
     answer = (log_probabilities + bias).argmax(axis=1)
-    accuracy = [float((answer == labels).mean()) for labels in label_sets]
-    balanced = [float(np.mean([(answer[labels == c] == c).mean() for c in np.unique(labels)])) for labels in label_sets]
-    return accuracy + balanced
+    reports = [classification_report(labels, answer, FER2013_CLASSES) for labels in label_sets]
+    return [report.accuracy for report in reports] + [report.balanced_accuracy for report in reports]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ferplus", required=True, help="the FER+ store (prepared with --equalize)")
     parser.add_argument("--fer2013", required=True, help="the FER2013 store (the Kaggle image release)")
-    parser.add_argument("--model", default="both", help="shipped name or file (default: both)")
+    parser.add_argument("--model", default="both", help="shipped name or .onnx file (default: both)")
     args = parser.parse_args(argv)
-    model = load_emotion_model(args.model)
+    # The answers as trained: without the file's temperature and any prior correction it already carries.
+    model = EmotionRecognizer(emotion_model_path(args.model), calibrated=False)
     public, private = (log_answers(model, args.ferplus, args.fer2013, split) for split in ("PublicTest", "PrivateTest"))
     prior = np.exp(public[0]).mean(axis=0)
     prior /= prior.sum()
