@@ -30,6 +30,23 @@ def test_progress_line_for_logs():
     assert line.count("\n") == 1  # a log file gets one line, not a redraw per update
 
 
+def test_progress_in_a_log_shows_a_line_a_minute(monkeypatch):
+    """A detached run's log tells how far it is before it ends, without a line per update."""
+    import types
+
+    import ferkit.progress
+
+    now = [0.0]
+    monkeypatch.setattr(ferkit.progress, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+    stream = io.StringIO()
+    with Progress(5, "work", "item", stream=stream) as bar:
+        for seconds in (30, 61, 90, 125):
+            now[0] = seconds
+            bar.update(1)
+    lines = stream.getvalue().splitlines()
+    assert [line.split("] ")[1].split()[0] for line in lines] == ["2/5", "4/5", "4/5"]  # at 61 s, 125 s, the end
+
+
 def test_age_ranges_and_label_maps():
     assert [age_range(a) for a in (0, 2.4, 3, 19.6, 45, 69, 70, 116)] == [
         "0-2",

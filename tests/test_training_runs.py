@@ -814,3 +814,80 @@ def test_validation_faces_found_in_no_other_store_are_refused(tmp_path, tiny_sto
     )
     with pytest.raises(ConfigError, match="also_validate_on"):
         train(config, progress=False, final_report=False)
+
+
+def test_a_student_sees_the_very_views_its_teacher_answered_on(tmp_path):
+    """data.teacher_views (consistent distillation): `ferkit teacher --augmented-views K` records the teacher's
+    answer on K passes of the recipe's augmentation; a run draws a pass again, view for view, and moves the given
+    share of each teacher target to the answer on the view its batch shows. Views cut for another augmentation,
+    or without a teacher to blend into, are refused."""
+    import numpy as np
+    import yaml
+
+    from ferkit.data import load_store, prepare
+    from ferkit.errors import ConfigError
+    from ferkit.runtime.shipped import load_emotion_model
+    from ferkit.training.teacher_views import read_teacher_views
+    from ferkit.training.trainer import Trainer
+
+    pytest.importorskip("onnxruntime", reason="the teacher runs as ONNX")
+    make_tiny_store(tmp_path / "store", counts=(12, 2, 2))
+    store_path = tmp_path / "equalized.npz"
+    prepare(tmp_path / "store" / "src", store_path, equalize=True)  # as FER+'s store is kept
+    store = load_store(store_path)
+    recipe = {
+        "data": {"store": str(store_path)},
+        "model": {"name": "resnet18_v2_quarter"},
+        "augment": {"rotate": 15, "blur": 0.5, "low_res": 0.5, "reequalize": 0.5, "erase": 0.5},
+    }
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
+    teacher = ["teacher", "fer2013-ensemble", "--store", str(store_path), "--no-progress"]
+    views_file = tmp_path / "views.npz"
+    assert (
+        main([*teacher, "--augmented-views", "2", "--recipe", str(tmp_path / "recipe.yaml"), "--out", str(views_file)])
+        == 0
+    )
+    assert main([*teacher, "--out", str(tmp_path / "plain.npz")]) == 0
+    assert main([*teacher, "--augmented-views", "2", "--out", str(tmp_path / "x.npz")]) != 0  # no recipe named
+
+    views = read_teacher_views(views_file, store)
+    training = store.split_mask("Training")
+    assert views.passes == 2 and np.array_equal(views.rows, np.flatnonzero(training))
+    faces = torch.from_numpy(store.images[views.rows]).unsqueeze(1)
+    again = views.draw(faces, 1)[:, 0].numpy() * 255
+    ensemble = load_emotion_model("fer2013-ensemble")  # members read 44 and 40 pixels: each its centre of the view
+    assert np.abs(ensemble.predict_crops(again) - views.probabilities[1]).max() < 2e-3  # stored as float16
+    assert np.abs(views.probabilities[0] - views.probabilities[1]).max() > 0.05  # two passes, two views
+    centre = faces[:, 0, 2:46, 2:46].numpy()
+    assert np.abs(ensemble.predict_crops(centre) - ensemble.predict_prepared(store.images[views.rows])).max() < 1e-5
+
+    base = [
+        f"data.store={store_path}",
+        "model.name=resnet18_v2_quarter",
+        "augment.rotate=15",
+        "augment.blur=0.5",
+        "augment.low_res=0.5",
+        "augment.reequalize=0.5",
+        "train.batch_size=16",
+        "train.threads=1",
+        "train.epochs=1",
+        f"train.out_dir={tmp_path}",
+        f"data.teacher={tmp_path / 'plain.npz'}",
+        "data.teacher_head=true",
+    ]
+    config = Config.load(None, [*base, f"data.teacher_views={views_file}", "data.teacher_views_share=0.5"])
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    trainer.epoch_views = trainer.cached_views.draw(1)
+    index = torch.arange(len(trainer.train_data))
+    images, targets = trainer._batch(trainer.train_data, index)
+    answers = trainer.epoch_views.answers / trainer.epoch_views.answers.sum(1, keepdim=True)  # float16, renormalised
+    assert torch.allclose(targets[:, 7:], 0.5 * trainer.train_data.taught + 0.5 * answers, atol=1e-6)
+    mean, std = trainer.card.preprocessing.mean, trainer.card.preprocessing.std
+    assert torch.allclose(images * std + mean, torch.from_numpy(again / 255).unsqueeze(1).float(), atol=1e-5)
+    train(config, progress=False, final_report=False)
+
+    for wrong in ("augment.rotate=10", "data.teacher="):
+        with pytest.raises(ConfigError):
+            Trainer(
+                Config.load(None, [*base, f"data.teacher_views={views_file}", wrong]), tmp_path / "no", progress=False
+            )

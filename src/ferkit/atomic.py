@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+
+import numpy as np
 
 
 def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
@@ -21,3 +23,13 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_savez(path: str | Path, arrays: Mapping[str, np.ndarray]) -> Path:
+    """A compressed .npz of `arrays`, written whole or not at all."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
+
+    return atomic_write(path, write)

@@ -302,11 +302,14 @@ def _write_calibration(path: Path, record: Calibration) -> None:
 
 
 def cmd_teacher(args: argparse.Namespace) -> int:
-    from ferkit.evaluation.teacher import write_teacher_targets
     from ferkit.runtime.shipped import emotion_model_path, load_emotion_model
 
     path = emotion_model_path(args.model)
     model = _raw_model(path) if args.raw else load_emotion_model(path)
+    if args.augmented_views:
+        return _teacher_views(args, model, path)
+    from ferkit.evaluation.teacher import write_teacher_targets
+
     out = write_teacher_targets(
         model,
         args.store,
@@ -317,6 +320,30 @@ def cmd_teacher(args: argparse.Namespace) -> int:
     )
     print(
         f"wrote {out}: {path.name}'s probabilities for every face of {args.store}; distil with --set data.teacher={out}"
+    )
+    return 0
+
+
+def _teacher_views(args: argparse.Namespace, model: EmotionModel, path: Path) -> int:
+    from ferkit.config import Config
+    from ferkit.training.teacher_views import write_teacher_views
+
+    if not args.recipe:
+        raise FerkitError("--augmented-views draws the views a recipe's augmentation draws: name it (--recipe)")
+    out = write_teacher_views(
+        model,
+        args.store,
+        args.out,
+        recipe=Config.load(args.recipe),
+        passes=args.augmented_views,
+        seed=args.view_seed,
+        views=Views(args.views),
+        name=path.name,
+        progress=not args.no_progress,
+    )
+    print(
+        f"wrote {out}: {path.name}'s probabilities on {args.augmented_views} augmented views of every Training face "
+        f"of {args.store}; distil with --set data.teacher_views={out}"
     )
     return 0
 
@@ -617,6 +644,16 @@ def _training_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     teacher.add_argument("--out", required=True, help="the teacher file to write (.npz)")
     _add_views_flag(teacher, "centre", "; mirror teaches a flip-trained student to need no mirror at run time")
     teacher.add_argument("--raw", action="store_true", help="without the model's fitted temperature")
+    teacher.add_argument(
+        "--augmented-views",
+        type=int,
+        default=0,
+        metavar="K",
+        help="answer on K passes of the recipe's augmentation over the Training faces instead, for consistent "
+        "distillation (--set data.teacher_views=FILE)",
+    )
+    teacher.add_argument("--recipe", help="with --augmented-views: the student's recipe (its augment and model)")
+    teacher.add_argument("--view-seed", type=int, default=0, help="with --augmented-views: the passes' seed")
     teacher.add_argument("--no-progress", action="store_true", help="no progress bar")
     teacher.set_defaults(func=cmd_teacher)
 

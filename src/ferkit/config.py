@@ -34,6 +34,11 @@ class DataConfig:
     # True: the teacher teaches a head of its own instead of blending into each label target, and the network
     # answers with the two heads' probabilities mixed, teacher_weight to the teacher's (models.layers.MixedHeads).
     teacher_head: bool = False
+    # Consistent distillation: a `ferkit teacher --augmented-views` file of the teacher's answers on cached
+    # augmented views of each face; each epoch draws one pass of views, and its answers make this share of every
+    # data.teacher target (training/teacher_views.py).
+    teacher_views: str = ""
+    teacher_views_share: float = 1.0
     # Stores holding val_split's faces under other labels (FER2013's own for FER+'s faces), paired by pixels: the
     # best epoch is then the one whose accuracy, averaged over this store's labels and each of theirs, is highest.
     also_validate_on: list[str] = field(default_factory=list)

@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+LOG_INTERVAL = 60.0  # seconds between the lines written to a stream that is not a terminal
+
 
 class Progress:
     def __init__(
@@ -21,19 +23,19 @@ class Progress:
         self.count = 0
         self.postfix = ""
         self.started = time.perf_counter()
-        self._last_draw = 0.0
-        self._min_interval = min_interval
-        # A log file gets one line at the end instead of hundreds of carriage-return redraws.
         self._interactive = getattr(self.stream, "isatty", lambda: False)()
+        # A log file gets a line a minute and one at the end instead of hundreds of carriage-return redraws.
+        self._last_draw = self.started if not self._interactive else 0.0
+        self._min_interval = min_interval if self._interactive else LOG_INTERVAL
 
     def update(self, n: int = 1, postfix: str | None = None) -> None:
         self.count += n
         if postfix is not None:
             self.postfix = postfix
         now = time.perf_counter()
-        if self._interactive and now - self._last_draw >= self._min_interval:
+        if now - self._last_draw >= self._min_interval:
             self._last_draw = now
-            self._draw(end="\r")
+            self._draw(end="\r" if self._interactive else "\n")
 
     def close(self) -> None:
         self._draw(end="\n")

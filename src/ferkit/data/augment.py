@@ -8,6 +8,42 @@ import math
 import torch
 from torch.nn import functional as F
 
+from ferkit.config import AugmentConfig
+
+VIEW_CHUNK = 1024  # faces augmented per draw of a cached pass: part of what makes a pass the same every time
+
+
+def augment_pixels(
+    images_uint8: torch.Tensor, aug: AugmentConfig, out_size: int, generator: torch.Generator
+) -> torch.Tensor:
+    """One random view of each uint8 face (N, 1, S, S): (N, 1, out, out) floats in grey levels / 255, before the
+    model's normalisation (so a teacher with other pixel statistics can be shown the very same view)."""
+    if aug.reequalize:
+        images_uint8 = equalize_some(images_uint8, aug.reequalize, generator)
+    images = random_affine_crop(
+        images_uint8.float() / 255,
+        out_size,
+        generator,
+        flip=aug.flip,
+        rotate=aug.rotate,
+        zoom=aug.zoom,
+        shift=aug.shift,
+    )
+    images = random_degrade(images, generator, blur=aug.blur, low_res=aug.low_res)
+    return random_erase(images, aug.erase, generator)
+
+
+def view_pass(images_uint8: torch.Tensor, aug: AugmentConfig, out_size: int, seed: int, index: int) -> torch.Tensor:
+    """Pass `index` of a cached-view schedule: every face's view, drawn from a generator of its own seed in chunks
+    of fixed size, so the pass is the same whenever it is drawn again (a teacher's answers cached on it stay
+    the answers on what the student sees: consistent distillation, Beyer et al. 2022)."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
+    chunks = [
+        augment_pixels(images_uint8[start : start + VIEW_CHUNK], aug, out_size, generator)
+        for start in range(0, len(images_uint8), VIEW_CHUNK)
+    ]
+    return torch.cat(chunks) if chunks else torch.zeros(0, 1, out_size, out_size)
+
 
 def equalize_some(images: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
     """Histogram-equalise a share of a uint8 batch (N, 1, H, W) again, exactly as cv2.equalizeHist does. The

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.atomic import atomic_write
+from ferkit.atomic import atomic_savez
 from ferkit.card import Predictor
 from ferkit.data import FerStore, load_store
 from ferkit.errors import FerkitError
@@ -63,12 +63,7 @@ def save_teacher_targets(out: str | Path, probabilities: np.ndarray, store: FerS
         "teacher": np.array(name),
         "views": np.array(views.value),
     }
-
-    def write(tmp: str) -> None:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
-
-    return atomic_write(Path(out), write)
+    return atomic_savez(out, arrays)
 
 
 def read_teacher_targets(path: str | Path, store: FerStore) -> np.ndarray:

@@ -114,6 +114,10 @@ class EnsembleRecognizer(CardHolder):
     def predict_prepared(self, faces: np.ndarray, views: Views = Views.CENTRE) -> np.ndarray:
         return self.combine([member.view_probabilities(faces, views) for member in self.members])
 
+    def predict_crops(self, crops: np.ndarray) -> np.ndarray:
+        """Crops already cut at the members' input size (recognizer.predict_crops), answered as one view."""
+        return self.combine([member.crop_probabilities(crops)[None] for member in self.members])
+
     def view_probabilities(self, faces: np.ndarray, views: Views) -> np.ndarray:
         """(views, N, classes): the members' own probabilities for each view, averaged, before any temperature."""
         probabilities: np.ndarray = np.mean(

@@ -13,7 +13,7 @@ from ferkit.errors import FerkitError
 from ferkit.faces import prepare_faces, resize_faces
 from ferkit.labels import canonical
 from ferkit.runtime.session import open_session
-from ferkit.views import Views
+from ferkit.views import Views, center_crops
 
 
 class EmotionRecognizer(CardHolder):
@@ -61,6 +61,27 @@ class EmotionRecognizer(CardHolder):
         """(N, S, S) uint8 faces already at the model's image size and equalisation -> probabilities: each view's
         answer at the model's temperature (and prior correction), averaged (the rule they were fitted under)."""
         return calibration.scale_views(self.view_probabilities(faces, views), self.temperature, self.log_bias)
+
+    def predict_crops(self, crops: np.ndarray) -> np.ndarray:
+        """(N, side, side) crops already cut (float grey levels: an augmented view a student trains on), side at
+        least the model's input size -> probabilities at the model's temperature (and prior correction)."""
+        return calibration.scale(self.crop_probabilities(crops), self.temperature, self.log_bias)
+
+    def crop_probabilities(self, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """(N, classes): the network's own probabilities for crops cut already; a crop larger than the model's
+        input gives it its centre, as the centre view of a face gives a model of a smaller input (an ensemble's
+        40-pixel member beside 44-pixel ones)."""
+        size = self.preprocessing.input_size
+        if min(crops.shape[1:]) < size:
+            raise FerkitError(f"{self.path.name} reads {size}x{size} crops, not {crops.shape[1]}x{crops.shape[2]}")
+        crops = center_crops(crops, size)[0]
+        outputs = [
+            self.session.run(
+                None, {self.input_name: np.ascontiguousarray(crops[start : start + batch_size, None], np.float32)}
+            )[0]
+            for start in range(0, len(crops), batch_size)
+        ]
+        return np.concatenate(outputs) if outputs else np.zeros((0, len(self.classes)), np.float32)
 
     def view_probabilities(self, faces: np.ndarray, views: Views, batch_size: int = 256) -> np.ndarray:
         """(views, N, classes): the network's own probabilities for each view of each face, before any

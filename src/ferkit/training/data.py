@@ -24,6 +24,8 @@ class SplitTensors:
     images: torch.Tensor  # (N, 1, S, S) uint8
     labels: torch.Tensor  # (N,) int64 majority class
     targets: torch.Tensor  # (N, C) float: one-hot, vote distribution, or multi-target mask
+    taught: torch.Tensor | None = None  # (N, C) the teacher's softened answers, already inside `targets`
+    rows: np.ndarray | None = None  # (N,) each face's row in the store (kept when a teacher is)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -49,6 +51,15 @@ class Teacher:
         logits = torch.log(probabilities.clamp_min(1e-8)) / self.temperature
         return torch.softmax(logits, dim=1)
 
+    def with_view(self, targets: torch.Tensor, taught: torch.Tensor, view: torch.Tensor, share: float) -> torch.Tensor:
+        """`targets` whose teacher part (`taught`, the softened answers inside them) moves `share` of the way to
+        the teacher's answers on the views the batch shows (training/teacher_views.py)."""
+        shift = share * (self.soften(view) - taught)
+        if self.own_head:
+            classes = targets.shape[1] - taught.shape[1]
+            return torch.cat([targets[:, :classes], targets[:, classes:] + shift], dim=1)
+        return targets + self.weight * shift
+
 
 def split_tensors(
     store: FerStore, splits: list[str], label_mode: str, image_size: int, limit: int = 0, teacher: Teacher | None = None
@@ -62,6 +73,7 @@ def split_tensors(
         # Carried through every subset below, so each face keeps its own teacher row.
         store = store.subset(np.ones(len(store.labels), bool))
         store.attributes["teacher"] = teacher.probabilities
+        store.attributes["row"] = np.arange(len(store.labels))
     if label_mode not in LABEL_MODES:
         raise ConfigError(f"unknown label mode {label_mode!r}; known: {', '.join(LABEL_MODES)}")
     if label_mode == "age" and store.label_set != "age":
@@ -91,15 +103,19 @@ def split_tensors(
         if label_mode == "multitarget":
             distribution = (distribution >= distribution.max(dim=1, keepdim=True).values).float()
         targets = distribution
+    soft = rows = None
     if teacher is not None:
-        soft = teacher.soften(torch.from_numpy(part.attributes["teacher"].astype(np.float32)))
+        soft, rows = (
+            teacher.soften(torch.from_numpy(part.attributes["teacher"].astype(np.float32))),
+            part.attributes["row"],
+        )
         targets = (
             torch.cat([targets, soft], dim=1)
             if teacher.own_head
             else (1 - teacher.weight) * targets + teacher.weight * soft
         )
     images = torch.from_numpy(resize_faces(part.images, image_size)).unsqueeze(1)
-    return SplitTensors(images.contiguous(), labels, targets)
+    return SplitTensors(images.contiguous(), labels, targets, soft, rows)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ import torch
 from ferkit.card import MODEL_KWARGS, ModelCard, Preprocessing
 from ferkit.config import Config
 from ferkit.data import load_store
-from ferkit.data.augment import equalize_some, mix_batch, random_affine_crop, random_degrade, random_erase
+from ferkit.data.augment import augment_pixels, mix_batch
 from ferkit.errors import ConfigError, FerkitError
+from ferkit.faces import resize_faces
 from ferkit.models import create_model, get_spec
 from ferkit.progress import Progress
 from ferkit.training import checkpoint as ckpt
@@ -30,8 +31,9 @@ from ferkit.training.classic import CLASSIC_MODELS, train_classic
 from ferkit.training.data import SplitTensors, Teacher, normalisation, other_labels, split_tensors
 from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
 from ferkit.training.optim import create_optimizer, create_schedule, current_lr
-from ferkit.training.predict import normalise, predict_probabilities
+from ferkit.training.predict import predict_probabilities
 from ferkit.training.result import RunResult
+from ferkit.training.teacher_views import TeacherViews, read_teacher_views
 from ferkit.views import Views
 
 
@@ -92,14 +94,17 @@ class Trainer:
         store = load_store(config.data.store)
         self.spec = get_spec(config.model.name)
         self.classes = list(store.classes)
+        self.teacher = _teacher(config, store)
         self.train_data = split_tensors(
             store,
             config.data.train_splits,
             config.data.label_mode,
             self.spec.image_size,
             config.data.limit,
-            _teacher(config, store),
+            self.teacher,
         )
+        self.cached_views = _cached_views(config, store, self.train_data)
+        self.epoch_views: EpochViews | None = None
         self.val_data = split_tensors(store, [config.data.val_split], "majority", self.spec.image_size)
         val_faces = self.val_data.images[:, 0].numpy()
         self.other_labels = [
@@ -170,9 +175,13 @@ class Trainer:
         progress = (
             Progress(self.steps_per_epoch, f"epoch {self.epoch + 1}/{config.train.epochs}", "batch") if show else None
         )
+        if self.cached_views:
+            self.epoch_views = self.cached_views.draw(
+                int(torch.randint(self.cached_views.passes, (1,), generator=self.generator))
+            )
         for step in range(self.steps_per_epoch):
             index = order[step * batch_size : (step + 1) * batch_size]
-            images, targets = self._augment(data.images[index], self._targets(data, index))
+            images, targets = self._batch(data, index)
             if self.world_size > 1:
                 # Every rank draws the whole global batch, so all ranks' RNG stay in step (exact resume),
                 # then trains on its own share; DDP averages the gradients.
@@ -210,8 +219,17 @@ class Trainer:
             for weight, start in zip(self.head_mix, range(0, logits.shape[1], classes))
         )
 
+    def _batch(self, data: SplitTensors, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        targets = self._targets(data, index)
+        if self.epoch_views is None:
+            return self._augment(data.images[index], targets)
+        return self._finish_batch(self.epoch_views.pixels[index], targets)
+
     def _targets(self, data: SplitTensors, index: torch.Tensor) -> torch.Tensor:
         targets = data.targets[index]
+        if self.epoch_views is not None and self.teacher is not None and data.taught is not None:
+            share = self.config.data.teacher_views_share
+            targets = self.teacher.with_view(targets, data.taught[index], self.epoch_views.answers[index], share)
         if self.config.data.label_mode != "probability":
             return targets
         # A label drawn from the votes; a teacher's own columns (if any) stay its probabilities.
@@ -221,21 +239,16 @@ class Trainer:
 
     def _augment(self, images_uint8: torch.Tensor, targets: torch.Tensor):
         aug = self.config.augment
-        if aug.reequalize:
-            images_uint8 = equalize_some(images_uint8, aug.reequalize, self.generator)
-        images = normalise(images_uint8, self.card.preprocessing)
-        images = random_affine_crop(
-            images,
-            self.spec.input_size,
-            self.generator,
-            flip=aug.flip,
-            rotate=aug.rotate,
-            zoom=aug.zoom,
-            shift=aug.shift,
+        images = augment_pixels(images_uint8, aug, self.spec.input_size, self.generator)
+        return self._finish_batch(images, targets)
+
+    def _finish_batch(self, pixels: torch.Tensor, targets: torch.Tensor):
+        """Augmented views (grey levels / 255) -> the model's normalisation, then mixup or CutMix if on."""
+        preprocessing = self.card.preprocessing
+        images = (pixels - preprocessing.mean) / preprocessing.std
+        images, targets = mix_batch(
+            images, targets, self.generator, self.config.augment.mixup, self.config.augment.cutmix
         )
-        images = random_degrade(images, self.generator, blur=aug.blur, low_res=aug.low_res)
-        images = random_erase(images, aug.erase, self.generator)
-        images, targets = mix_batch(images, targets, self.generator, aug.mixup, aug.cutmix)
         if self.config.train.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         return images, targets
@@ -404,6 +417,51 @@ def _teacher(config: Config, store) -> Teacher | None:
         config.data.teacher_temperature,
         config.data.teacher_head,
     )
+
+
+@dataclass(frozen=True)
+class EpochViews:
+    """One cached pass, for the training faces in their order: the views, and the teacher's answers on them."""
+
+    pixels: torch.Tensor  # (N, 1, input, input) grey levels / 255, before the model's normalisation
+    answers: torch.Tensor  # (N, classes) the teacher's probabilities on each view
+
+
+@dataclass(frozen=True)
+class CachedViews:
+    """data.teacher_views, lined up with the training faces."""
+
+    views: TeacherViews
+    faces: torch.Tensor  # (rows, 1, S, S) uint8: the store's faces the views are drawn from
+    position: torch.Tensor  # (N,) each training face's row among them
+
+    @property
+    def passes(self) -> int:
+        return self.views.passes
+
+    def draw(self, index: int) -> EpochViews:
+        pixels = self.views.draw(self.faces, index)[self.position]
+        answers = torch.from_numpy(self.views.probabilities[index].astype(np.float32))[self.position]
+        return EpochViews(pixels, answers)
+
+
+def _cached_views(config: Config, store, train_data: SplitTensors) -> CachedViews | None:
+    """The teacher's answers on cached augmented views (data.teacher_views), if any, checked against the run."""
+    if not config.data.teacher_views:
+        return None
+    if train_data.rows is None:
+        raise ConfigError("data.teacher_views replaces part of a teacher's targets: name the teacher (data.teacher)")
+    if not 0 < config.data.teacher_views_share <= 1:
+        raise ConfigError("data.teacher_views_share must be in (0, 1]")
+    views = read_teacher_views(config.data.teacher_views, store)
+    views.check_fits(config)
+    at = np.full(len(store.labels), -1)
+    at[views.rows] = np.arange(len(views.rows))
+    position = at[train_data.rows]
+    if (position < 0).any():
+        raise ConfigError(f"{config.data.teacher_views}: no views of {(position < 0).sum()} training faces")
+    faces = torch.from_numpy(resize_faces(store.images[views.rows], views.image_size)).unsqueeze(1)
+    return CachedViews(views, faces, torch.from_numpy(position))
 
 
 def _validation_views(config: Config) -> Views:
