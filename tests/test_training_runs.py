@@ -816,7 +816,7 @@ def test_validation_faces_found_in_no_other_store_are_refused(tmp_path, tiny_sto
         train(config, progress=False, final_report=False)
 
 
-def test_a_student_sees_the_very_views_its_teacher_answered_on(tmp_path):
+def test_a_student_sees_the_very_views_its_teacher_answered_on(tmp_path, capsys):
     """data.teacher_views (consistent distillation): `ferkit teacher --augmented-views K` records the teacher's
     answer on K passes of the recipe's augmentation; a run draws a pass again, view for view, and moves the given
     share of each teacher target to the answer on the view its batch shows. Views cut for another augmentation,
@@ -824,17 +824,16 @@ def test_a_student_sees_the_very_views_its_teacher_answered_on(tmp_path):
     import numpy as np
     import yaml
 
-    from ferkit.data import load_store, prepare
+    from ferkit.data import load_store
     from ferkit.errors import ConfigError
     from ferkit.runtime.shipped import load_emotion_model
     from ferkit.training.teacher_views import read_teacher_views
     from ferkit.training.trainer import Trainer
 
     pytest.importorskip("onnxruntime", reason="the teacher runs as ONNX")
-    make_tiny_store(tmp_path / "store", counts=(12, 2, 2))
-    store_path = tmp_path / "equalized.npz"
-    prepare(tmp_path / "store" / "src", store_path, equalize=True)  # as FER+'s store is kept
+    store_path = make_tiny_store(tmp_path / "store", counts=(12, 2, 2))  # equalised, as the Kaggle faces are
     store = load_store(store_path)
+    raw_store = dataclasses.replace(store, equalized=False).save(tmp_path / "raw.npz")  # as FER+'s PNGs are
     recipe = {
         "data": {"store": str(store_path)},
         "model": {"name": "resnet18_v2_quarter"},
@@ -849,6 +848,10 @@ def test_a_student_sees_the_very_views_its_teacher_answered_on(tmp_path):
     )
     assert main([*teacher, "--out", str(tmp_path / "plain.npz")]) == 0
     assert main([*teacher, "--augmented-views", "2", "--out", str(tmp_path / "x.npz")]) != 0  # no recipe named
+    raw = ["teacher", "fer2013-ensemble", "--store", str(raw_store), "--out", str(tmp_path / "y")]
+    assert main([*raw, "--augmented-views", "2", "--recipe", str(tmp_path / "recipe.yaml")]) != 0
+    assert "its faces are raw, the teacher reads equalised ones" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists() and not (tmp_path / "y").exists()
 
     views = read_teacher_views(views_file, store)
     training = store.split_mask("Training")

@@ -37,10 +37,7 @@ def write_teacher_targets(
     teacher lacks (contempt) gets 0. On `Views.MIRROR` each face's target is the mean over the face and its
     mirror image, so a student trained with flips learns one answer for both and needs no mirror at run time."""
     store = load_store(store_path)
-    try:
-        class_map(tuple(predictor.classes), tuple(store.classes))
-    except ValueError as error:
-        raise FerkitError(f"{store_path}: the teacher cannot teach this store's classes: {error}") from None
+    check_teaches(predictor.classes, store, store_path)
     images = images_as_the_model_expects(store, predictor, store_path)
     rows = []
     bar = Progress(len(images), "teacher", "faces") if progress else None
@@ -52,6 +49,14 @@ def write_teacher_targets(
     if bar:
         bar.close()
     return save_teacher_targets(out, np.concatenate(rows), store, name, views)
+
+
+def check_teaches(classes: tuple[str, ...], store: FerStore, store_path: str | Path) -> None:
+    """Refuse a teacher whose classes cannot be put in the store's (class_map)."""
+    try:
+        class_map(tuple(classes), tuple(store.classes))
+    except ValueError as error:
+        raise FerkitError(f"{store_path}: the teacher cannot teach this store's classes: {error}") from None
 
 
 def save_teacher_targets(out: str | Path, probabilities: np.ndarray, store: FerStore, name: str, views: Views) -> Path:

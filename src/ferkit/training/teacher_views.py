@@ -26,12 +26,14 @@ from ferkit.config import AugmentConfig, Config, from_dict
 from ferkit.data import FerStore, load_store
 from ferkit.data.augment import view_pass
 from ferkit.errors import ConfigError, FerkitError
+from ferkit.evaluation.teacher import check_teaches
 from ferkit.faces import resize_faces
-from ferkit.labels import class_map, remap_probabilities
+from ferkit.labels import remap_probabilities
 from ferkit.models import get_spec
 from ferkit.progress import Progress
 from ferkit.views import Views
 
+CHUNK = 1024  # views answered per call (the progress bar moves by it)
 MIX_STEPS = ("mixup", "cutmix")  # drawn after the cached views, on the student's batch: not part of a view
 
 
@@ -117,21 +119,20 @@ def write_teacher_views(
 
 
 def _check_teacher(teacher: CropTeacher, store: FerStore, store_path: str | Path) -> None:
-    try:
-        class_map(tuple(teacher.classes), tuple(store.classes))
-    except ValueError as error:
-        raise FerkitError(f"{store_path}: the teacher cannot teach this store's classes: {error}") from None
+    check_teaches(teacher.classes, store, store_path)
     if teacher.preprocessing.equalize != bool(store.equalized):
-        # A view is cut from the store's pixels for both; the teacher's own equalisation would make it another view.
+        # Student and teacher see a view cut from the store's pixels: the teacher cannot equalise them its own way.
+        said = {True: "equalised", False: "raw"}
         raise FerkitError(
-            f"{store_path}: the teacher reads {'un' * (not teacher.preprocessing.equalize)}equalised faces"
+            f"{store_path}: its faces are {said[bool(store.equalized)]}, the teacher reads "
+            f"{said[teacher.preprocessing.equalize]} ones: prepare the store as the teacher was trained"
         )
 
 
 def _answer(teacher: CropTeacher, crops: np.ndarray, views: Views, store: FerStore, bar: Progress | None) -> np.ndarray:
     rows = []
-    for start in range(0, len(crops), 1024):
-        chunk = np.ascontiguousarray(crops[start : start + 1024])
+    for start in range(0, len(crops), CHUNK):
+        chunk = np.ascontiguousarray(crops[start : start + CHUNK])
         answer = teacher.predict_crops(chunk)
         if views is Views.MIRROR:
             answer = (answer + teacher.predict_crops(np.ascontiguousarray(chunk[:, :, ::-1]))) / 2
