@@ -17,7 +17,7 @@ from ferkit.labels import in_classes
 from ferkit.runtime.recognizer import EmotionRecognizer
 from ferkit.runtime.shipped import emotion_model_path
 
-TEMPERATURES = (0.6, 0.7, 0.8, 0.9, 1.0, 1.0025, 1.1, 1.2, 1.4)
+TEMPERATURES = (0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4)  # and the file's own, fitted by `ferkit calibrate`
 SPLITS = ("PublicTest", "PrivateTest")
 
 
@@ -25,7 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="a shipped model's name or an .onnx file")
     parser.add_argument("--store", action="append", required=True, help="a store to measure on (repeatable)")
-    parser.add_argument("--temperature", type=float, action="append", help="default: " + str(TEMPERATURES))
+    parser.add_argument(
+        "--temperature", type=float, action="append", help=f"default: {TEMPERATURES} and the file's own"
+    )
     args = parser.parse_args(argv)
     try:
         model = EmotionRecognizer(emotion_model_path(args.model), calibrated=False)
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     prior = f", FER's prior divided out to the power {fit.prior_power}" if fit.prior_power else ""
     print(f"{args.model}: ECE as analyzed ({model.card.views.value}{prior}), by temperature")
     print("T      " + "  ".join(f"{store}:{split}" for store, split in answered))
-    for temperature in args.temperature or TEMPERATURES:
+    for temperature in args.temperature or sorted({*TEMPERATURES, fit.temperature}):
         cells = []
         for views, labels, classes in answered.values():
             answers = calibration.scale_views(views, temperature, fit.log_bias)

@@ -533,12 +533,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access.setLevel(logging.INFO)
         access.addHandler(logging.StreamHandler(sys.stdout))
         access.propagate = False
+    config = server_config(settings, args.host, args.port)  # checks the settings: a mistake ends here, in one line
     print(
         f"ferkit service on http://{args.host}:{args.port} (database {settings.db_url.split('@')[-1]}; "
         f"{'API key required' if settings.api_key else 'no API key: anyone who reaches it can use it'})",
         flush=True,
     )
-    uvicorn.Server(server_config(settings, args.host, args.port)).run()
+    uvicorn.Server(config).run()
     return 0
 
 

@@ -5,6 +5,7 @@ allowed, or a client that went away, frees the worker at the next stage instead 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,3 +43,19 @@ class Deadline:
             raise DeadlinePassed(
                 f"stopped before {next_stage}: the analysis took longer than the {self.seconds:g} s allowed"
             )
+
+
+def asked_at_most_every(seconds: float, ask: Callable[[], bool]) -> Callable[[], bool]:
+    """`ask` (is the requester gone?) asked on the first call, then again only once `seconds` have passed since it
+    was last asked; between asks the last answer stands, and once gone, always gone. For an `ask` that costs a
+    round trip to another thread: a photo analysed in milliseconds should not wait on it at every stage."""
+    asked_at, gone = -math.inf, False
+
+    def throttled() -> bool:
+        nonlocal asked_at, gone
+        now = time.monotonic()
+        if not gone and now - asked_at >= seconds:
+            asked_at, gone = now, ask()
+        return gone
+
+    return throttled

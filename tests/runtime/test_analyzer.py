@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ferkit.cli import main
-from ferkit.deadline import Deadline, DeadlinePassed, RequesterGone
+from ferkit.deadline import Deadline, DeadlinePassed, RequesterGone, asked_at_most_every
 from ferkit.labels import age_range
 from ferkit.runtime.analyzer import Analyzer
 from ferkit.runtime.crop import crop_face, eye_angle
@@ -138,6 +138,23 @@ def test_an_analysis_stops_between_stages_when_its_deadline_says_so(analyzer, po
         analyzer.analyze(portrait, deadline=Deadline.after(60, requester_gone=lambda: True))
     timed = analyzer.analyze(portrait, deadline=Deadline.after(60, requester_gone=lambda: False))
     assert timed.to_dict() == analyzer.analyze(portrait).to_dict() and len(timed.faces) == 1
+
+
+def test_a_costly_question_is_asked_at_most_so_often_and_gone_stays_gone(monkeypatch):
+    """The service asks whether a client left through the event loop: the first check asks, checks within the
+    interval reuse the answer, a check after it asks again, and a requester once gone is never asked again."""
+    now, answers, asked = [100.0], iter([False, True]), []
+    monkeypatch.setattr("ferkit.deadline.time.monotonic", lambda: now[0])
+    gone = asked_at_most_every(0.25, lambda: asked.append(now[0]) or next(answers))
+    assert gone() is False and gone() is False and asked == [100.0]
+    now[0] = 100.2
+    assert gone() is False and asked == [100.0]
+    now[0] = 100.3
+    assert gone() is True and asked == [100.0, 100.3]
+    now[0] = 200.0
+    assert gone() is True and asked == [100.0, 100.3]
+    with pytest.raises(RequesterGone):
+        Deadline.after(60, requester_gone=gone).check("reading emotions")
 
 
 @pytest.mark.parametrize("shape", [(1, 3000, 3), (3000, 1, 3), (1, 1, 3)])

@@ -798,6 +798,26 @@ def test_faces_beyond_the_cap_are_counted_and_kept_with_the_analysis(make_client
     assert (entry["face_count"], entry["faces_dropped"]) == (3, capped["faces_dropped"])
 
 
+def test_the_operator_sets_the_size_photos_are_searched_at(make_client, photo_bytes, monkeypatch):
+    """FERKIT_DETECT_SIZE reaches every analyzer of the pool: a photo larger than it is searched on a copy that
+    size, so at the smallest size allowed the faces in the sample photo are too small to be found."""
+    from ferkit.errors import FerkitError
+    from ferkit.service.settings import Settings
+
+    monkeypatch.setenv("FERKIT_DETECT_SIZE", "32")
+    assert Settings().detect_size == 32
+    monkeypatch.setenv("FERKIT_DETECT_SIZE", "large")
+    with pytest.raises(FerkitError, match="FERKIT_DETECT_SIZE='large' is not a whole number"):
+        Settings()
+    monkeypatch.setenv("FERKIT_DETECT_SIZE", "8")
+    with pytest.raises(FerkitError, match="FERKIT_DETECT_SIZE: detect_size must be 32 or more, not 8"):
+        make_client()  # refused before the app starts, so `ferkit serve` says it in one line
+    monkeypatch.delenv("FERKIT_DETECT_SIZE")
+    assert upload(make_client(), photo_bytes).json()["faces"]
+    tiny = make_client(detect_size=32)
+    assert upload(tiny, photo_bytes).json()["faces"] == []
+
+
 def test_an_upload_names_its_views_or_gets_the_model_s_own(client, photo_bytes):
     """The views travel from the form to the analyzer and are stored and shown with the analysis; an upload
     that names none is analysed on the model's own (its card's), as `ferkit analyze` does."""

@@ -46,6 +46,7 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    settings.check()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_waiting_bytes=settings.max_waiting_bytes,
             wait_seconds=settings.wait_seconds,
             max_faces=settings.max_faces,
+            detect_size=settings.detect_size,
             preload=settings.preload,
         )
         # The readiness probe's own thread: it never queues behind uploads in the shared thread pool.

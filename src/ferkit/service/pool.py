@@ -38,6 +38,7 @@ class AnalyzerPool:
         max_waiting_bytes: int = 256 << 20,
         wait_seconds: float = 30.0,
         max_faces: int = AnalyzerOptions.max_faces,
+        detect_size: int = AnalyzerOptions.detect_size,
         preload: tuple[str, ...] = (DEFAULT_DETECTOR,),
     ):
         self.recognizer = load_emotion_model(emotion_model_path(model), threads=1)
@@ -48,6 +49,7 @@ class AnalyzerPool:
         self.max_waiting_bytes = max_waiting_bytes
         self.wait_seconds = wait_seconds
         self.max_faces = max_faces
+        self.detect_size = detect_size
         self._slots = threading.BoundedSemaphore(workers)
         self._count_lock = threading.Lock()
         self._queued = 0  # requests admitted: waiting for a slot or holding one
@@ -67,7 +69,13 @@ class AnalyzerPool:
             if (detector, views) not in self._analyzers:
                 pool: queue.SimpleQueue[Analyzer] = queue.SimpleQueue()
                 for _ in range(self.workers):
-                    options = AnalyzerOptions(detector=detector, views=views, threads=1, max_faces=self.max_faces)
+                    options = AnalyzerOptions(
+                        detector=detector,
+                        views=views,
+                        threads=1,
+                        max_faces=self.max_faces,
+                        detect_size=self.detect_size,
+                    )
                     pool.put(Analyzer(options, recognizer=self.recognizer, age_estimator=self.age_estimator))
                 self._analyzers[detector, views] = pool
             return self._analyzers[detector, views]

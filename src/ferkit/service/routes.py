@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, raiseload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
-from ferkit.deadline import Deadline
+from ferkit.deadline import Deadline, asked_at_most_every
 from ferkit.runtime.analyzer import AnalyzerOptions, option_specs
 from ferkit.runtime.detectors import list_detectors
 from ferkit.runtime.draw import annotate
@@ -146,9 +146,15 @@ def create_analysis(
     return _out(row)
 
 
+# Each ask is a round trip to the event loop while the worker slot waits: under load (bench_service.py, 8 clients)
+# asking at every stage held the analysis threads 10% of their time. Asked before the decode (a client may have left
+# while in line), then at most this often: a long analysis still stops at its first stage a quarter second after.
+CLIENT_GONE_EVERY_SECONDS = 0.25
+
+
 def _client_gone(request: Request) -> Callable[[], bool]:
     """Asked from the analysis thread: whether the server has seen the client close its connection."""
-    return lambda: anyio.from_thread.run(request.is_disconnected)
+    return asked_at_most_every(CLIENT_GONE_EVERY_SECONDS, lambda: anyio.from_thread.run(request.is_disconnected))
 
 
 @router.get("/analyses", response_model=AnalysisPage, responses=errors())

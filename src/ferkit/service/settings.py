@@ -76,6 +76,9 @@ class Settings:
     # Faces classified per photo, the largest; the answer counts the rest (a photo tiled with 1,764 faces held a
     # worker 125 s before this cap).
     max_faces: int = field(default_factory=lambda: _env_int("FERKIT_MAX_FACES", AnalyzerOptions.max_faces))
+    # Photos whose longer side is larger are searched for faces on a copy this size: detection is most of an
+    # upload's time (bench_service.py), and a smaller copy is faster but misses faces under about 13 pixels in it.
+    detect_size: int = field(default_factory=lambda: _env_int("FERKIT_DETECT_SIZE", AnalyzerOptions.detect_size))
     # Seconds an analysis may run once it holds a slot: past them (or once its client has gone) it stops at its
     # next stage and frees the slot.
     analysis_seconds: float = field(default_factory=lambda: float(_env_int("FERKIT_ANALYSIS_SECONDS", 20)))
@@ -85,6 +88,14 @@ class Settings:
     # Host names a request may be addressed to ("*": any). Empty: loopback only without a key (a DNS-rebinding
     # page cannot reach a keyless service through another name), any with one.
     allowed_hosts: list[str] = field(default_factory=lambda: _env_list("FERKIT_ALLOWED_HOSTS"))
+
+    def check(self) -> None:
+        """The analysis settings within their ranges, a mistake named by its variable, before anything starts."""
+        for variable, name in (("FERKIT_MAX_FACES", "max_faces"), ("FERKIT_DETECT_SIZE", "detect_size")):
+            try:
+                AnalyzerOptions(**{name: getattr(self, name)})
+            except FerkitError as error:
+                raise FerkitError(f"{variable}: {error}") from None
 
     def hosts(self) -> list[str]:
         """The allowed host names in force."""
