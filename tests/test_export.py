@@ -52,9 +52,10 @@ def test_onnx_carries_labels_and_preprocessing(trained):
 
 @pytest.mark.parametrize("views", list(Views))
 def test_fp32_parity_with_torch(trained, views):
+    """A third of the faces: parity is crop by crop (ten crops of all 224 took most of a minute of CI)."""
     checkpoint, store, tmp_path = trained
     path = export_onnx(checkpoint, tmp_path / "p.onnx")
-    faces = load_store(store).images
+    faces = load_store(store).images[::3]
     torch_probs = CheckpointPredictor(checkpoint).predict_prepared(faces, views)
     onnx_probs = EmotionRecognizer(path).predict_prepared(faces, views)
     assert np.abs(torch_probs - onnx_probs).max() <= 1e-4
