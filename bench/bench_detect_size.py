@@ -21,7 +21,7 @@ import numpy as np
 
 from ferkit.cpu import cpu_line
 from ferkit.runtime.analyzer import Analyzer, AnalyzerOptions
-from ferkit.runtime.detector_eval import match, read_boxes
+from ferkit.runtime.detector_eval import read_boxes, score_faces
 from ferkit.runtime.images import read_image
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
@@ -69,10 +69,8 @@ def score(analyzer: Analyzer, photos: list[Photo], repeat: int) -> SizeScore:
     found = false_positives = 0
     times = []
     for photo in photos:
-        faces = analyzer.detect(photo.image)
-        ordered = sorted(faces, key=lambda face: -face.score)
-        detections = np.array([face.bbox for face in ordered], float).reshape(-1, 4)
-        hits, misses = match(detections, photo.faces, photo.ignore, IOU)
+        truth = {"faces": photo.faces, "ignore": photo.ignore}
+        hits, misses = score_faces(analyzer.detect(photo.image), truth, IOU)
         found, false_positives = found + hits, false_positives + misses
         for _ in range(repeat):
             started = time.perf_counter()

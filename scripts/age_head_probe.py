@@ -10,36 +10,27 @@ from __future__ import annotations
 import argparse
 import sys
 
-import cv2
 import numpy as np
 import torch
 
-from ferkit.card import Preprocessing
 from ferkit.data import FerStore, load_store
 from ferkit.errors import FerkitError
-from ferkit.training.checkpoint import load_checkpoint, model_from_checkpoint
+from ferkit.evaluation.evaluate import images_as_the_model_expects
+from ferkit.training.predict import CheckpointPredictor
 
 SPLITS = ("Training", "PublicTest", "PrivateTest")
 RIDGE_PENALTIES = (1.0, 10.0, 100.0)
 HEAD_EPOCHS = 60
 
 
-def pooled_features(model: torch.nn.Module, part: FerStore, preprocessing: Preprocessing) -> np.ndarray:
-    """What the network's classifier reads (the input of `fc`) for each face, centre crop."""
+def pooled_features(predictor: CheckpointPredictor, part: FerStore, store_path: str) -> np.ndarray:
+    """What the network's classifier reads (the input of `fc`) for each face, centre crop, prepared as the
+    checkpoint's own predictions prepare a face."""
     captured: list[torch.Tensor] = []
-    hook = model.fc.register_forward_hook(lambda _module, inputs, _output: captured.append(inputs[0].detach()))
-    size, crop = preprocessing.image_size, preprocessing.input_size
-    start = (size - crop) // 2
-    for first in range(0, len(part.images), 512):
-        batch = part.images[first : first + 512]
-        faces = [cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA) for face in batch]
-        if preprocessing.equalize and not part.equalized:
-            faces = [cv2.equalizeHist(face) for face in faces]
-        pixels = np.stack(faces)[:, start : start + crop, start : start + crop].astype(np.float32) / 255
-        with torch.no_grad():
-            model(torch.from_numpy((pixels - preprocessing.mean) / preprocessing.std).unsqueeze(1))
+    hook = predictor.model.fc.register_forward_hook(lambda _m, inputs, _out: captured.append(inputs[0].detach()))
+    predictor.predict_prepared(images_as_the_model_expects(part, predictor, store_path))
     hook.remove()
-    return torch.cat(captured).numpy()
+    return torch.cat(captured).float().numpy()
 
 
 def ridge_maes(features: dict[str, np.ndarray], ages: dict[str, np.ndarray], penalty: float) -> list[float]:
@@ -79,14 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     try:
-        model, card = model_from_checkpoint(load_checkpoint(args.checkpoint))
+        predictor = CheckpointPredictor(args.checkpoint)
         store = load_store(args.store)
     except FerkitError as error:
         print(f"age_head_probe: error: {error}", file=sys.stderr)
         return 2
-    model.eval()
     parts = {split: store.split(split) for split in SPLITS}
-    raw = {split: pooled_features(model, part, card.preprocessing) for split, part in parts.items()}
+    raw = {split: pooled_features(predictor, part, args.store) for split, part in parts.items()}
     mean, std = raw["Training"].mean(0), raw["Training"].std(0) + 1e-6  # Training's statistics only
     features = {split: (f - mean) / std for split, f in raw.items()}
     ages = {split: part.labels.astype(np.float64) for split, part in parts.items()}

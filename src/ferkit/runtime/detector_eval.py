@@ -14,6 +14,7 @@ from ferkit.errors import FerkitError
 from ferkit.runtime.boxes import pairwise_iou
 from ferkit.runtime.detectors import create_detector
 from ferkit.runtime.images import read_image
+from ferkit.runtime.results import Face
 
 
 @dataclass
@@ -70,6 +71,13 @@ def match(detections: np.ndarray, faces: np.ndarray, ignore: np.ndarray, thresho
     return found, false_positives
 
 
+def score_faces(faces: list[Face], truth: dict[str, np.ndarray], threshold: float) -> tuple[int, int]:
+    """(faces found, false positives) of one image's detections against its boxes (`read_boxes`), best score first."""
+    ordered = sorted(faces, key=lambda f: -f.score)
+    detections = np.array([f.bbox for f in ordered], float).reshape(-1, 4)
+    return match(detections, truth["faces"], truth["ignore"], threshold)
+
+
 def evaluate_detector(
     name: str,
     images_dir: str | Path,
@@ -85,12 +93,10 @@ def evaluate_detector(
         started = time.perf_counter()
         faces = detector.detect(image)
         seconds += time.perf_counter() - started
-        ordered = sorted(faces, key=lambda f: -f.score)
-        detections = np.array([f.bbox for f in ordered], float).reshape(-1, 4)
-        found, false_positives = match(detections, truth["faces"], truth["ignore"], threshold)
+        found, false_positives = score_faces(faces, truth, threshold)
         totals["faces"] += len(truth["faces"])
         totals["found"] += found
-        totals["detections"] += len(detections)
+        totals["detections"] += len(faces)
         totals["fp"] += false_positives
     return DetectorScore(
         name, totals["faces"], totals["found"], totals["detections"], totals["fp"], 1000 * seconds / max(len(boxes), 1)
