@@ -81,6 +81,30 @@ def test_resume_after_the_first_of_two_epochs(tiny_store, tmp_path):
     assert all(torch.equal(weights_a[k], weights_b[k]) for k in weights_a)
 
 
+def test_a_weight_average_is_what_a_run_answers_with_and_resumes_exactly(tiny_store, tmp_path):
+    """train.ema_decay: the checkpoint's weights are the average, the optimiser's weights ride beside them, and a
+    run stopped after its first epoch ends exactly where a straight one does."""
+    from ferkit.errors import ConfigError
+
+    base = [*FAST, f"data.store={tiny_store}", "train.epochs=2", f"train.out_dir={tmp_path}", "train.ema_decay=0.9"]
+    train(Config.load(None, [*base, "train.name=straight"]), progress=False, final_report=False)
+    train(Config.load(None, [*base, "train.name=stopped"]), progress=False, final_report=False, stop_after=1)
+    train(Config(), resume=tmp_path / "stopped", progress=False, final_report=False)
+    figures = [[row[key] for key in ("train_loss", "val_loss", "val_acc")] for row in metrics(tmp_path / "straight")]
+    assert figures == [
+        [row[key] for key in ("train_loss", "val_loss", "val_acc")] for row in metrics(tmp_path / "stopped")
+    ]
+    straight, stopped = (load_checkpoint(tmp_path / name / "last.pt") for name in ("straight", "stopped"))
+    assert straight.trained is not None and stopped.trained is not None
+    for weights in ("model", "trained"):
+        a, b = getattr(straight, weights), getattr(stopped, weights)
+        assert all(torch.equal(a[key], b[key]) for key in a), weights
+    averaged = [key for key in straight.model if straight.model[key].is_floating_point()]
+    assert any(not torch.equal(straight.model[key], straight.trained[key]) for key in averaged)
+    with pytest.raises(ConfigError, match="ema_decay"):
+        train(Config.load(None, [*base, "train.name=bad", "train.ema_decay=1"]), progress=False)
+
+
 def test_a_second_run_with_the_same_name_is_refused(tiny_store, tmp_path, capsys):
     args = [
         "train",
@@ -894,3 +918,31 @@ def test_a_student_sees_the_very_views_its_teacher_answered_on(tmp_path, capsys)
             Trainer(
                 Config.load(None, [*base, f"data.teacher_views={views_file}", wrong]), tmp_path / "no", progress=False
             )
+
+
+def test_compare_runs_reads_each_run_by_its_selection_figure(tmp_path):
+    """scripts/compare_runs.py: age runs by their lowest MAE, the last five epochs' mean beside it, and a picture;
+    runs selected on different figures are refused."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).parent.parent / "scripts" / "compare_runs.py"
+    header = "epoch,train_loss,train_acc,val_loss,val_acc,val_mae,lr,seconds\n"
+    for name, maes in {"steady": [6.0, 5.5, 5.2, 5.1, 5.1, 5.0], "jumpy": [6.0, 4.9, 7.0, 5.6, 6.1, 5.9]}.items():
+        (tmp_path / name).mkdir()
+        rows = "".join(f"{i + 1},1,0.1,1,0.1,{mae},0.001,10\n" for i, mae in enumerate(maes))
+        (tmp_path / name / "metrics.csv").write_text(header + rows)
+    (tmp_path / "emotion").mkdir()
+    (tmp_path / "emotion" / "metrics.csv").write_text(header + "1,1,0.5,1,0.6,,0.01,10\n")
+
+    def run(*folders):
+        args = [sys.executable, str(script), *(str(tmp_path / f) for f in folders), "--plot", str(tmp_path / "p.png")]
+        return subprocess.run(args, capture_output=True, text=True)
+
+    done = run("steady", "jumpy")
+    assert done.returncode == 0, done.stderr
+    assert "steady: 6 epochs; best val_mae 5.0000 at epoch 6; last 5 epochs mean 5.1800" in done.stdout
+    assert "jumpy: 6 epochs; best val_mae 4.9000 at epoch 2; last 5 epochs mean 5.9000" in done.stdout
+    assert (tmp_path / "p.png").stat().st_size > 0
+    refused = run("steady", "emotion")
+    assert refused.returncode == 2 and "different figures" in refused.stderr

@@ -101,6 +101,9 @@ class TrainConfig:
     channels_last: bool = True
     compile: bool = False
     val_views: str = "centre"  # the views validation reads each face on (views.Views: centre, mirror or ten)
+    # Above 0: validate, select and export an exponential moving average of the weights over steps, each step
+    # moving it 1 - ema_decay of the way (0.998 averages about the last 500 steps; training/averaging.py).
+    ema_decay: float = 0.0
     out_dir: str = "runs"
     name: str = ""
 

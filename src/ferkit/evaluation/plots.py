@@ -120,3 +120,20 @@ def plot_reliability(curves: dict[str, Reliability], path: str | Path, title: st
     figure.savefig(path, dpi=110)
     plt.close(figure)
     return Path(path)
+
+
+def plot_runs(metrics: dict[str, Sequence[dict[str, str]]], column: str, path: str | Path, title: str = "") -> Path:
+    """One figure of several runs' validation figure per epoch (rows of each run's metrics.csv), for ablations."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    for name, rows in metrics.items():
+        axes.plot([int(row["epoch"]) for row in rows], [float(row[column]) for row in rows], label=name)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(column)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return Path(path)

@@ -32,6 +32,9 @@ class Checkpoint:
     schedule: dict[str, Any] = field(default_factory=dict)
     rng: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    # With train.ema_decay, `model` holds the averaged weights (what the run answers with) and `trained` the
+    # weights the optimiser moves, which a resumed run goes on from.
+    trained: dict[str, torch.Tensor] | None = None
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -44,7 +47,7 @@ class Checkpoint:
             "rng": self.rng,
             "config": self.config,
             "meta": self.card.to_dict(),
-        }
+        } | ({"trained": self.trained} if self.trained is not None else {})
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any], where: str = "checkpoint") -> Checkpoint:
@@ -60,6 +63,7 @@ class Checkpoint:
             schedule=payload.get("schedule", {}),
             rng=payload.get("rng", {}),
             config=payload.get("config", {}),
+            trained=payload.get("trained"),
         )
 
 

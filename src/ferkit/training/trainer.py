@@ -27,6 +27,7 @@ from ferkit.faces import resize_faces
 from ferkit.models import create_model, get_spec
 from ferkit.progress import Progress
 from ferkit.training import checkpoint as ckpt
+from ferkit.training.averaging import WeightAverage
 from ferkit.training.classic import CLASSIC_MODELS, train_classic
 from ferkit.training.data import SplitTensors, Teacher, normalisation, other_labels, split_tensors
 from ferkit.training.losses import inverse_frequency_weights, multi_target_loss, sample_targets, soft_cross_entropy
@@ -132,6 +133,7 @@ class Trainer:
         if self.world_size > 1:
             self.forward = torch.nn.parallel.DistributedDataParallel(self.forward)
         self.optimizer = create_optimizer(self.model, config.optim)
+        self.average = _weight_average(self.model, train_cfg.ema_decay)
         self.steps_per_epoch = max(len(self.train_data) // train_cfg.batch_size, 1)
         self.schedule = create_schedule(self.optimizer, config.schedule, train_cfg.epochs, self.steps_per_epoch)
         self.class_weights = (
@@ -141,9 +143,14 @@ class Trainer:
 
     # --- state -------------------------------------------------------------------------------------
 
+    @property
+    def answering_model(self) -> torch.nn.Module:
+        """The weights the run validates, selects and exports: their average if train.ema_decay is set."""
+        return self.average.model if self.average else self.forward
+
     def state(self) -> ckpt.Checkpoint:
         return ckpt.Checkpoint(
-            model=self.model.state_dict(),
+            model=self.average.model.state_dict() if self.average else self.model.state_dict(),
             card=self.card,
             epoch=self.epoch,
             best_score=self.best_score,
@@ -152,10 +159,13 @@ class Trainer:
             schedule=self.schedule.state_dict(),
             rng=ckpt.rng_state(self.generator),
             config=self.config.to_dict(),
+            trained=self.model.state_dict() if self.average else None,
         )
 
     def load_state(self, state: ckpt.Checkpoint) -> None:
-        self.model.load_state_dict(state.model)
+        self.model.load_state_dict(state.trained if state.trained is not None else state.model)
+        if self.average:
+            self.average.model.load_state_dict(state.model)
         self.optimizer.load_state_dict(state.optimizer)
         self.schedule.load_state_dict(state.schedule)
         self.epoch, self.best_score, self.best_epoch = state.epoch, state.best_score, state.best_epoch
@@ -193,6 +203,8 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            if self.average:
+                self.average.update(self.model)
             self.schedule.after_batch()
             total_loss += loss.item() * len(index)
             correct += int((logits[:, : len(self.classes)].argmax(1) == data.labels[index]).sum())
@@ -261,7 +273,7 @@ class Trainer:
     def validate(self) -> Validation:
         """Validation loss, accuracy (on each label set), and for age models the MAE of the expected age."""
         probabilities = predict_probabilities(
-            self.forward,
+            self.answering_model,
             self.val_data.images,
             self.card.preprocessing,
             views=self.val_views,
@@ -464,6 +476,12 @@ def _cached_views(config: Config, store, train_data: SplitTensors) -> CachedView
     return CachedViews(views, faces, torch.from_numpy(position))
 
 
+def _weight_average(model: torch.nn.Module, decay: float) -> WeightAverage | None:
+    if not 0 <= decay < 1:
+        raise ConfigError(f"train.ema_decay must be in [0, 1), not {decay}")
+    return WeightAverage(model, decay) if decay else None
+
+
 def _validation_views(config: Config) -> Views:
     try:
         return Views.parse(config.train.val_views)
@@ -486,6 +504,8 @@ def _start_from(trainer: Trainer, source: ckpt.Checkpoint) -> None:
     matching = {key: value for key, value in source.model.items() if key in own and own[key].shape == value.shape}
     matching |= _heads_from_one(own, source.model)
     trainer.model.load_state_dict(matching, strict=False)
+    if trainer.average:
+        trainer.average.restart_from(trainer.model)
     fresh = sorted(set(own) - set(matching))
     if fresh:
         print(f"{len(matching)} tensors from the starting checkpoint; fresh: {', '.join(fresh)}", flush=True)
