@@ -37,6 +37,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="run folders (each with its metrics.csv)")
     parser.add_argument("--plot", help="write the selection figure per epoch of every run to this picture")
+    parser.add_argument("--plot-from", type=int, default=1, help="draw epochs from this one on (default: 1)")
     args = parser.parse_args()
     metrics = {}
     for run in args.runs:
@@ -55,7 +56,8 @@ def main() -> int:
     for name, rows in metrics.items():
         print(describe(name, rows, column))
     if args.plot:
-        print(f"wrote {plot_runs(metrics, column, args.plot)}")
+        shown = {name: [row for row in rows if int(row["epoch"]) >= args.plot_from] for name, rows in metrics.items()}
+        print(f"wrote {plot_runs(shown, column, args.plot)}")
     return 0
 
 
