@@ -1,10 +1,9 @@
 """An exponential moving average of a network's weights over training steps (`train.ema_decay`).
 
-The average of the last few hundred steps' weights answers more accurately and, above all, more steadily from
-epoch to epoch than the last step's weights (Polyak & Juditsky 1992; timm's ModelEmaV2): on UTKFace the age
-networks' PublicTest MAE swung by 0.2-0.7 years between neighbouring epochs late in their schedules, so the
-epoch chosen was partly luck. The average is what a run validates, selects and exports; the optimiser goes on
-moving the weights it averages.
+The average of the last few hundred steps' weights answers more steadily from epoch to epoch than the last
+step's weights (Polyak & Juditsky 1992; timm's ModelEmaV2), whose validation figures swing enough that the epoch
+chosen is partly luck. The average is what a run validates, selects and exports; the optimiser goes on moving the
+weights it averages. Measured here it bought steadiness, not accuracy (README, Training), so it is off by default.
 """
 
 from __future__ import annotations
