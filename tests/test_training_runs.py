@@ -20,6 +20,11 @@ from ferkit.training.trainer import train  # noqa: E402
 FAST = ["model.name=cnn_basic", "train.batch_size=32", "train.threads=1"]
 
 
+def as_flags(*settings: str) -> list[str]:
+    """`--set KEY=VALUE` for each setting, as a user types them."""
+    return [flag for setting in settings for flag in ("--set", setting)]
+
+
 def metrics(run_dir):
     with open(run_dir / "metrics.csv") as handle:
         return list(csv.DictReader(handle))
@@ -29,15 +34,7 @@ def test_cli_trains_one_epoch(tiny_store, tmp_path, capsys):
     args = [
         "train",
         "--no-progress",
-        *[a for s in FAST for a in ("--set", s)],
-        "--set",
-        f"data.store={tiny_store}",
-        "--set",
-        "train.epochs=1",
-        "--set",
-        f"train.out_dir={tmp_path}",
-        "--set",
-        "train.name=one",
+        *as_flags(*FAST, f"data.store={tiny_store}", "train.epochs=1", f"train.out_dir={tmp_path}", "train.name=one"),
     ]
     assert main(args) == 0
     run = tmp_path / "one"
@@ -106,20 +103,9 @@ def test_a_weight_average_is_what_a_run_answers_with_and_resumes_exactly(tiny_st
 
 
 def test_a_second_run_with_the_same_name_is_refused(tiny_store, tmp_path, capsys):
-    args = [
-        "train",
-        "--no-progress",
-        "--set",
-        f"data.store={tiny_store}",
-        *[a for s in FAST for a in ("--set", s)],
-        "--set",
-        "train.epochs=1",
-        "--set",
-        f"train.out_dir={tmp_path}",
-        "--set",
-        "train.name=dup",
-    ]
-    train(Config.load(None, [a for a in args[2:] if a != "--set"]), progress=False, final_report=False)
+    settings = [f"data.store={tiny_store}", *FAST, "train.epochs=1", f"train.out_dir={tmp_path}", "train.name=dup"]
+    train(Config.load(None, settings), progress=False, final_report=False)
+    args = ["train", "--no-progress", *as_flags(*settings)]
     assert main(args) == 2
     assert "resume it with --resume" in capsys.readouterr().err
 
@@ -182,13 +168,7 @@ def test_init_from_another_network_is_refused_before_a_run_starts(tiny_store, tm
     args = [
         "train",
         "--no-progress",
-        *[a for s in base for a in ("--set", s)],
-        "--set",
-        "model.name=mini_xception",
-        "--set",
-        f"model.init={first.run_dir / 'best.pt'}",
-        "--set",
-        "train.name=other",
+        *as_flags(*base, "model.name=mini_xception", f"model.init={first.run_dir / 'best.pt'}", "train.name=other"),
     ]
     assert main(args) == 2
     assert "holds a cnn_basic, but model.name is mini_xception" in capsys.readouterr().err
@@ -238,12 +218,7 @@ def test_vote_modes_need_votes(tiny_store, tmp_path, capsys):
     args = [
         "train",
         "--no-progress",
-        "--set",
-        f"data.store={tiny_store}",
-        "--set",
-        "data.label_mode=crossentropy",
-        "--set",
-        f"train.out_dir={tmp_path}",
+        *as_flags(f"data.store={tiny_store}", "data.label_mode=crossentropy", f"train.out_dir={tmp_path}"),
     ]
     assert main(args) == 2
     assert "needs FER+ votes" in capsys.readouterr().err
@@ -303,11 +278,7 @@ def test_a_tiny_model_learns_the_tiny_task(tiny_store, tmp_path):
 def test_sweep_grid_writes_table_and_plot(tiny_store, tmp_path, capsys):
     args = [
         "sweep",
-        "--set",
-        f"data.store={tiny_store}",
-        *[a for s in FAST for a in ("--set", s)],
-        "--set",
-        "train.epochs=1",
+        *as_flags(f"data.store={tiny_store}", *FAST, "train.epochs=1"),
         "--optimizers",
         "sgd,adam",
         "--schedulers",
@@ -370,20 +341,7 @@ def test_torchrun_ddp_with_two_cpu_processes(tiny_store, tmp_path):
         "ferkit.cli",
         "train",
         "--no-progress",
-        "--set",
-        f"data.store={tiny_store}",
-        "--set",
-        "model.name=cnn_basic",
-        "--set",
-        "train.epochs=2",
-        "--set",
-        "train.batch_size=32",
-        "--set",
-        f"train.out_dir={tmp_path}",
-        "--set",
-        "train.name=ddp",
-        "--set",
-        "train.threads=1",
+        *as_flags(*FAST, f"data.store={tiny_store}", "train.epochs=2", f"train.out_dir={tmp_path}", "train.name=ddp"),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
@@ -500,21 +458,8 @@ def test_distillation_from_a_teacher_file(tmp_path, capsys):
     sharper = split_tensors(store, ["Training"], "majority", 48, teacher=Teacher(soft, 1.0, temperature=0.5))
     assert (sharper.targets.max(1).values >= training_rows.max(1).values - 1e-6).all()  # T < 1 sharpens
 
-    args = [
-        "train",
-        "--no-progress",
-        *[a for s in FAST for a in ("--set", s)],
-        "--set",
-        f"data.store={tiny_store}",
-        "--set",
-        f"data.teacher={tmp_path / 't.npz'}",
-        "--set",
-        "train.epochs=1",
-        "--set",
-        f"train.out_dir={tmp_path}",
-        "--set",
-        "train.name=student",
-    ]
+    settings = [f"data.store={tiny_store}", f"data.teacher={tmp_path / 't.npz'}", "train.epochs=1"]
+    args = ["train", "--no-progress", *as_flags(*FAST, *settings, f"train.out_dir={tmp_path}", "train.name=student")]
     assert main(args) == 0 and len(metrics(tmp_path / "student")) == 1
 
     other = make_tiny_store(tmp_path / "other", counts=(3, 2, 2), seed=9)
