@@ -268,3 +268,41 @@ def test_degradations_blur_and_shrink_the_chosen_share():
     half = random_degrade(images, generator, blur=0.5)
     untouched = (half == images).flatten(1).all(1).float().mean()
     assert 0.25 < untouched < 0.75
+
+
+def test_jpeg_compresses_the_chosen_share_as_cv2_does():
+    """augment.jpeg: a chosen face is exactly what cv2 writes and reads back at some quality in the range; the
+    others are untouched."""
+    import cv2
+    import numpy as np
+
+    from ferkit.data.augment import JPEG_QUALITIES, compress_some
+
+    rng = np.random.default_rng(0)
+    faces = torch.from_numpy(rng.normal(128, 50, (40, 1, 48, 48)).clip(0, 255).astype(np.uint8))
+    generator = torch.Generator().manual_seed(0)
+    assert compress_some(faces, 0.0, generator) is faces
+    half = compress_some(faces, 0.5, generator)
+    changed = [not torch.equal(a, b) for a, b in zip(half, faces)]
+    assert 5 < sum(changed) < 35
+    qualities = range(JPEG_QUALITIES[0], JPEG_QUALITIES[1] + 1)
+    for compressed, face in zip(half[:, 0].numpy(), faces[:, 0].numpy()):
+        written = [
+            cv2.imdecode(cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, q])[1], cv2.IMREAD_GRAYSCALE)
+            for q in qualities
+        ]
+        assert np.array_equal(compressed, face) or any(np.array_equal(compressed, w) for w in written)
+    low = cv2.imdecode(cv2.imencode(".jpg", faces[0, 0].numpy(), [cv2.IMWRITE_JPEG_QUALITY, 10])[1], 0)
+    assert np.abs(low.astype(int) - faces[0, 0].numpy().astype(int)).mean() > 5  # the noise face does change
+
+
+def test_the_jpeg_share_reaches_the_training_views():
+    from ferkit.config import AugmentConfig
+    from ferkit.data.augment import augment_pixels
+
+    faces = torch.randint(0, 256, (16, 1, 48, 48), dtype=torch.uint8)
+    plain = AugmentConfig(flip=False, rotate=0, zoom=0, shift=False, erase=0)
+    compressed = AugmentConfig(flip=False, rotate=0, zoom=0, shift=False, erase=0, jpeg=1.0)
+    a = augment_pixels(faces, plain, 48, torch.Generator().manual_seed(0))
+    b = augment_pixels(faces, compressed, 48, torch.Generator().manual_seed(0))
+    assert not torch.allclose(a, b, atol=0.02)

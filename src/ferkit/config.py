@@ -65,6 +65,7 @@ class AugmentConfig:
     # Web-photo degradations (bench/bench_robustness.py: blur and small faces cost most): share of images.
     blur: float = 0.0  # Gaussian blur, sigma uniform in 0.3..1.5 pixels
     low_res: float = 0.0  # shrunk to a side of 16..input size, then scaled back up
+    jpeg: float = 0.0  # compressed as JPEG at a quality uniform in 10..60, then decoded (photos on the web are)
     # Share of faces histogram-equalised again, as the runtime does with every crop (stores equalised already).
     reequalize: float = 0.0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import torch
 from torch.nn import functional as F
 
@@ -18,6 +19,9 @@ def augment_pixels(
 ) -> torch.Tensor:
     """One random view of each uint8 face (N, 1, S, S): (N, 1, out, out) floats in grey levels / 255, before the
     model's normalisation (so a teacher with other pixel statistics can be shown the very same view)."""
+    # A photo is compressed before the runtime crops and equalises a face in it, so JPEG comes first.
+    if aug.jpeg:
+        images_uint8 = compress_some(images_uint8, aug.jpeg, generator)
     if aug.reequalize:
         images_uint8 = equalize_some(images_uint8, aug.reequalize, generator)
     images = random_affine_crop(
@@ -43,6 +47,25 @@ def view_pass(images_uint8: torch.Tensor, aug: AugmentConfig, out_size: int, see
         for start in range(0, len(images_uint8), VIEW_CHUNK)
     ]
     return torch.cat(chunks) if chunks else torch.zeros(0, 1, out_size, out_size)
+
+
+JPEG_QUALITIES = (10, 60)  # bench_robustness.py: quality 30 costs FER+ 3 points, quality 10 costs 10
+
+
+def compress_some(images: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
+    """JPEG-compress a share of a uint8 batch (N, 1, H, W), each face at a quality of its own: the blocking and
+    ringing of a heavily compressed web photo, which the faces FER's stores hold do not show."""
+    chosen = torch.nonzero(torch.rand(images.shape[0], generator=generator) < probability).flatten()
+    if len(chosen) == 0:
+        return images
+    low, high = JPEG_QUALITIES
+    qualities = torch.randint(low, high + 1, (len(chosen),), generator=generator)
+    images = images.clone()
+    for index, quality in zip(chosen.tolist(), qualities.tolist()):
+        face = images[index, 0].numpy()
+        encoded = cv2.imencode(".jpg", face, [cv2.IMWRITE_JPEG_QUALITY, quality])[1]
+        images[index, 0] = torch.from_numpy(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE))
+    return images
 
 
 def equalize_some(images: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
