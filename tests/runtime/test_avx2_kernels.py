@@ -65,18 +65,30 @@ def test_every_shipped_model_answers_the_same_with_avx2_kernels(tmp_path):
         assert (avx2[name].argmax(1) == native[name].argmax(1)).all(), name
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["fer2013-resnet", "fer2013-int8", "fer2013-fast"])
-def test_recorded_accuracy_holds_with_avx2_kernels(name, tmp_path):
+CLI = "import sys; from ferkit.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@pytest.fixture(scope="module")
+def fer2013_store(tmp_path_factory) -> Path:
+    """FER2013 prepared once for the models below (each preparation costs as much as a model's pass)."""
     from conftest import shared_data_dir
-    from ferkit.runtime.shipped import load_emotion_model
 
     archive = shared_data_dir() / "fer2013-images.tar.gz"
     if not archive.exists():
         pytest.skip(f"{archive} not found; CI runs this test")
-    store, out = tmp_path / "fer2013.npz", tmp_path / "metrics.json"
-    cli = "import sys; from ferkit.cli import main; sys.exit(main(sys.argv[1:]))"
-    _python(cli, "data", "prepare", str(archive), "--out", str(store), masked=False)
-    _python(cli, "evaluate", name, "--store", str(store), "--split", "PrivateTest", "--json", str(out), masked=True)
+    store = tmp_path_factory.mktemp("avx2") / "fer2013.npz"
+    _python(CLI, "data", "prepare", str(archive), "--out", str(store), masked=False)
+    return store
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fer2013-resnet", "fer2013-int8", "fer2013-fast"])
+def test_recorded_accuracy_holds_with_avx2_kernels(name, fer2013_store, tmp_path):
+    from ferkit.runtime.shipped import load_emotion_model
+
+    out = tmp_path / "metrics.json"
+    _python(
+        CLI, "evaluate", name, "--store", str(fer2013_store), "--split", "PrivateTest", "--json", str(out), masked=True
+    )
     recorded = load_emotion_model(name).card.metrics["PrivateTest"].accuracy
     assert json.loads(out.read_text())["accuracy"] == pytest.approx(recorded, abs=1e-9)
