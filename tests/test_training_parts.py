@@ -306,3 +306,27 @@ def test_the_jpeg_share_reaches_the_training_views():
     a = augment_pixels(faces, plain, 48, torch.Generator().manual_seed(0))
     b = augment_pixels(faces, compressed, 48, torch.Generator().manual_seed(0))
     assert not torch.allclose(a, b, atol=0.02)
+
+
+@pytest.mark.parametrize(
+    ("narrow", "wide"),
+    [
+        ({"blur": 1.0, "blur_max_sigma": 1.0}, {"blur": 1.0, "blur_max_sigma": 3.0}),
+        ({"low_res": 1.0, "low_res_min_side": 40}, {"low_res": 1.0, "low_res_min_side": 8}),
+    ],
+)
+def test_the_degradation_ranges_reach_the_training_views(narrow, wide):
+    """augment.blur_max_sigma and augment.low_res_min_side: the wider range takes more of a face's detail away
+    (stripes four pixels wide survive a blur of sigma 1 and a shrink to 40 px, not sigma 3 or 8 px)."""
+    from ferkit.config import AugmentConfig
+    from ferkit.data.augment import augment_pixels
+
+    stripes = ((torch.arange(48) // 2) % 2 * 255).to(torch.uint8).view(1, 1, 1, 48).expand(32, 1, 48, 48)
+    still = {"flip": False, "rotate": 0, "zoom": 0, "shift": False, "erase": 0}
+    clean = augment_pixels(stripes, AugmentConfig(**still), 48, torch.Generator().manual_seed(0))
+
+    def contrast_left(config: dict) -> float:
+        views = augment_pixels(stripes, AugmentConfig(**still, **config), 48, torch.Generator().manual_seed(0))
+        return float(views.std() / clean.std())
+
+    assert contrast_left(wide) < contrast_left(narrow) - 0.2

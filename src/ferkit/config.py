@@ -63,8 +63,10 @@ class AugmentConfig:
     mixup: float = 0.0  # Beta(alpha, alpha) mixing; 0 turns it off
     cutmix: float = 0.0
     # Web-photo degradations (bench/bench_robustness.py: blur and small faces cost most): share of images.
-    blur: float = 0.0  # Gaussian blur, sigma uniform in 0.3..1.5 pixels
-    low_res: float = 0.0  # shrunk to a side of 16..input size, then scaled back up
+    blur: float = 0.0  # Gaussian blur, sigma uniform in 0.3..blur_max_sigma pixels
+    blur_max_sigma: float = 1.5
+    low_res: float = 0.0  # shrunk to a side of low_res_min_side..input size, then scaled back up
+    low_res_min_side: int = 16
     jpeg: float = 0.0  # compressed as JPEG at a quality uniform in 10..60, then decoded (photos on the web are)
     # Share of faces histogram-equalised again, as the runtime does with every crop (stores equalised already).
     reequalize: float = 0.0

@@ -33,7 +33,14 @@ def augment_pixels(
         zoom=aug.zoom,
         shift=aug.shift,
     )
-    images = random_degrade(images, generator, blur=aug.blur, low_res=aug.low_res)
+    images = random_degrade(
+        images,
+        generator,
+        blur=aug.blur,
+        low_res=aug.low_res,
+        max_sigma=aug.blur_max_sigma,
+        min_side=aug.low_res_min_side,
+    )
     return random_erase(images, aug.erase, generator)
 
 
