@@ -223,6 +223,22 @@ def test_validation_views_are_one_value_and_older_run_configs_still_load(tmp_pat
         assert Config.load(committed).train.val_views == "centre"
 
 
+@pytest.mark.parametrize(
+    "override,message",
+    [("augment.blur_max_sigma=0.1", "under the blur's floor"), ("augment.low_res_min_side=0", "is no face")],
+)
+def test_degradation_ranges_out_of_bounds_are_refused_before_anything_is_written(
+    tiny_store, tmp_path, override, message
+):
+    from ferkit.training.trainer import train
+
+    runs = tmp_path / "runs"
+    config = Config.load(None, [f"data.store={tiny_store}", override, f"train.out_dir={runs}"])
+    with pytest.raises(ConfigError, match=message):
+        train(config, progress=False)
+    assert not runs.exists()
+
+
 def test_unknown_validation_views_are_refused_before_anything_is_written(tiny_store, tmp_path):
     from ferkit.training.trainer import train
 

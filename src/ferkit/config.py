@@ -71,6 +71,14 @@ class AugmentConfig:
     # Share of faces histogram-equalised again, as the runtime does with every crop (stores equalised already).
     reequalize: float = 0.0
 
+    def check_ranges(self) -> None:
+        """The degradation ranges a run can train on: a blur narrower than its own floor or a face shrunk to
+        nothing would fail deep inside the first batch."""
+        if self.blur_max_sigma < 0.3:
+            raise ConfigError(f"augment.blur_max_sigma: {self.blur_max_sigma} is under the blur's floor of 0.3 pixels")
+        if self.low_res_min_side < 2:
+            raise ConfigError(f"augment.low_res_min_side: {self.low_res_min_side} pixels is no face; use 2 or more")
+
 
 @dataclass
 class OptimConfig:

@@ -376,6 +376,7 @@ def train(
         return train_classic(config, run_dir, final_report)
     # A wrong starting checkpoint or option is refused before anything is written.
     _validation_views(config)
+    config.augment.check_ranges()
     start = finetune or config.model.init
     source = _source_checkpoint(config, start) if start and not resume else None
     if resume:
